@@ -81,6 +81,15 @@ portburn: $(OUT)/src/main.o $(LIB)
 # Per-area fragments (tests, lab, bench, fuzz, vm) live in mk/.
 include $(wildcard mk/*.mk)
 
+# Fragments add their test prerequisites to TEST_EXTRA; expanded after all are read.
+.PHONY: test-build
+test-build: portburn $(UNIT_BINS) $(HELPER_BINS) $(TEST_EXTRA)
+
+# T=glob selects tests by name, e.g. make test T='e2e/trace_*'
+test: deps
+	$(Q)$(MAKE) --no-print-directory test-build
+	$(Q)./tests/run.sh $(T)
+
 clean:
 	$(call msg,CLEAN,)
 	$(Q)rm -rf $(OUT) vmlinux/vmlinux.h portburn

@@ -16,10 +16,3 @@ $(OUT)/tests/helpers/%: tests/helpers/%.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -lpthread -o $@
 
-.PHONY: test-build
-test-build: portburn $(UNIT_BINS) $(HELPER_BINS) $(TEST_EXTRA)
-
-# T=glob selects tests by name, e.g. make test T='e2e/trace_*'
-test: deps
-	$(Q)$(MAKE) --no-print-directory test-build
-	$(Q)./tests/run.sh $(T)
