@@ -390,6 +390,8 @@ const char *pb_kind_name(enum pb_kind k)
 		return "container";
 	case PB_KIND_UNIT:
 		return "unit";
+	case PB_KIND_HOST:
+		return "host";
 	case PB_KIND_UNKNOWN:
 	default:
 		return "unknown";

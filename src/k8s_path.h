@@ -29,6 +29,7 @@ enum pb_kind {
 	PB_KIND_K8S_POD,	/* pod UID known, not which container */
 	PB_KIND_CONTAINER,	/* docker/podman/other container, not Kubernetes */
 	PB_KIND_UNIT,		/* systemd unit (service, scope, session) */
+	PB_KIND_HOST,		/* the host's network namespace (owner.c, never parsed) */
 };
 
 enum pb_qos {
