@@ -250,12 +250,17 @@ static bool plain_container(const struct comp *c, int i, struct k8s_path_info *o
 			return true;
 		}
 	}
-	if (k8s_is_container_id(c[i].s, c[i].len)) {
-		/* docker's cgroupfs driver: /docker/<id>; CI runners: /actions_job/<id> */
-		if (i > 0 && (comp_eq(&c[i - 1], "docker") || comp_eq(&c[i - 1], "actions_job")))
+	/* A bare id: docker's cgroupfs driver (/docker/<id>), CI runners
+	 * (/actions_job/<id>), other runtimes' namespaces at the top (/default/<id>).
+	 * Anywhere else it is a name somebody chose, not a container. */
+	if (i > 0 && k8s_is_container_id(c[i].s, c[i].len)) {
+		if (comp_eq(&c[i - 1], "docker") || comp_eq(&c[i - 1], "actions_job"))
 			out->runtime = PB_RT_DOCKER;
-		else
+		else if (i == 1 && !comp_has_suffix(&c[0], ".service") &&
+			 !comp_has_suffix(&c[0], ".scope") && !comp_has_suffix(&c[0], ".slice"))
 			out->runtime = PB_RT_UNKNOWN;
+		else
+			return false;
 		set_cid(out, &c[i]);
 		return true;
 	}

@@ -85,11 +85,15 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Copy a NUL-terminated SRC into DST (LEN bytes), cutting if needed. */
 static void scopy(char *dst, size_t len, const char *src)
 {
-	size_t n = strnlen(src, len - 1);
+	size_t n = 0;
 
-	memcpy(dst, src, n);
+	while (n + 1 < len && src[n]) {
+		dst[n] = src[n];
+		n++;
+	}
 	dst[n] = '\0';
 }
 
