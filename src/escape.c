@@ -155,7 +155,8 @@ static void one_term(struct out *o, const unsigned char *s, size_t n, int32_t cp
 
 static void one_utf8(struct out *o, const unsigned char *s, size_t n, int32_t cp)
 {
-	if (cp == -1 || (cp >= 0x7f && cp <= 0x9f))
+	/* NUL too: the result is a C string */
+	if (cp == -1 || cp == 0 || (cp >= 0x7f && cp <= 0x9f))
 		put(o, REPLACEMENT, 3);
 	else
 		put(o, s, n);

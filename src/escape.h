@@ -28,7 +28,7 @@ enum esc_mode {
 	 * -> \uXXXX. Nothing written can change the terminal's state. */
 	ESC_TERM,
 	/* valid UTF-8 for json-c (which escapes '"', '\\' and C0 itself): invalid
-	 * UTF-8, DEL and C1 -> U+FFFD. */
+	 * UTF-8, NUL, DEL and C1 -> U+FFFD. */
 	ESC_UTF8,
 };
 

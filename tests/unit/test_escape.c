@@ -212,6 +212,9 @@ static void test_mem(void **state)
 	assert_string_equal(out, "a\\u0000b");
 	esc_mem(ESC_TERM, out, sizeof(out), "a\0b", 3);
 	assert_string_equal(out, "a\\x00b");
+	/* found by fuzz_escape: a NUL must not cut the C string short */
+	assert_int_equal(esc_mem(ESC_UTF8, out, sizeof(out), "a\0b", 3), 5);
+	assert_string_equal(out, "a\xef\xbf\xbd" "b");
 }
 
 int main(void)
