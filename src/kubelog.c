@@ -367,9 +367,12 @@ int kubelog_refresh(struct kubelog *k)
 	mtime_of(k->dir_pods, &k->mt_pods);
 	scan_pods(k, &ix);
 	scan_containers(k, &ix);
-	qsort(ix.pods, ix.npods, sizeof(*ix.pods), cmp_pod);
-	qsort(ix.ctrs, ix.nctrs, sizeof(*ix.ctrs), cmp_ctr);
-	qsort(ix.pcs, ix.npcs, sizeof(*ix.pcs), cmp_pc);
+	if (ix.npods)
+		qsort(ix.pods, ix.npods, sizeof(*ix.pods), cmp_pod);
+	if (ix.nctrs)
+		qsort(ix.ctrs, ix.nctrs, sizeof(*ix.ctrs), cmp_ctr);
+	if (ix.npcs)
+		qsort(ix.pcs, ix.npcs, sizeof(*ix.pcs), cmp_pc);
 	index_free(&k->ix);
 	k->ix = ix;
 	k->gen++;

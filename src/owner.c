@@ -468,7 +468,8 @@ static void netns_scan(struct owner_resolver *r)
 		}
 	}
 	closedir(d);
-	qsort(arr, n, sizeof(*arr), cmp_ns);
+	if (n)
+		qsort(arr, n, sizeof(*arr), cmp_ns);
 	free(r->ns);
 	r->ns = arr;
 	r->nns = n;
