@@ -33,6 +33,9 @@
 #define RETRY_MS 2000		/* re-resolve an entry whose names are missing */
 #define NETNS_MAX 4096
 #define NETNS_TTL_MS 10000
+/* init_net's fixed inode on kernels that fix it (PROC_NET_INIT_INO); below
+ * the range dynamic inodes come from, so it can only be the host's netns. */
+#define NETNS_INIT_INO 0xeffffff9u
 
 static const char *const default_sidecars[] = { "istio-proxy", "linkerd-proxy", "envoy",
 						"cilium-envoy", NULL };
@@ -355,6 +358,13 @@ static struct cg_owner *cg_lookup(struct owner_resolver *r, uint64_t id)
 
 /* ---- netns -> owner ---- */
 
+/* The host's netns is pid 1's; when pid 1 cannot be looked at (no
+ * CAP_SYS_PTRACE over it), the kernel's fixed init_net inode still tells. */
+static bool is_host_netns(const struct owner_resolver *r, uint32_t netns)
+{
+	return netns && (netns == r->host_netns || netns == NETNS_INIT_INO);
+}
+
 static bool same_owner(const struct k8s_path_info *a, const char *apath,
 		       const struct k8s_path_info *b, const char *bpath)
 {
@@ -412,6 +422,8 @@ static void netns_scan(struct owner_resolver *r)
 	r->ns_scanned = true;
 	r->st.netns_scans++;
 	r->host_netns = netns_of_pid(r, "1");
+	if (!r->host_netns)
+		log_debug("cannot read the netns of pid 1: host netns told by inode only");
 	if (root_path(r, dir, sizeof(dir), "/proc"))
 		return;
 	d = opendir(dir);
@@ -429,7 +441,7 @@ static void netns_scan(struct owner_resolver *r)
 		if (!is_pid(de->d_name))
 			continue;
 		netns = netns_of_pid(r, de->d_name);
-		if (!netns || netns == r->host_netns)
+		if (!netns || is_host_netns(r, netns))
 			continue;
 		/* sorted prefix + a short unsorted tail keeps lookups cheap */
 		e = ns_find(arr, sorted, netns);
@@ -477,6 +489,7 @@ static void netns_scan(struct owner_resolver *r)
 
 static void set_display(struct owner_info *o);
 
+
 int owner_resolve_netns(struct owner_resolver *r, uint32_t netns, struct owner_info *out)
 {
 	struct ns_entry *e;
@@ -493,10 +506,10 @@ int owner_resolve_netns(struct owner_resolver *r, uint32_t netns, struct owner_i
 	 * hence the longer interval for misses. */
 	if (!r->ns_scanned || now - r->ns_scan_ms >= NETNS_TTL_MS)
 		netns_scan(r);
-	else if (netns != r->host_netns && !ns_find(r->ns, r->nns, netns) &&
+	else if (!is_host_netns(r, netns) && !ns_find(r->ns, r->nns, netns) &&
 		 now - r->ns_scan_ms >= 5ull * r->min_interval_ms)
 		netns_scan(r);
-	if (netns == r->host_netns && r->host_netns) {
+	if (is_host_netns(r, netns)) {
 		out->kind = PB_KIND_HOST;
 		out->source = PB_SRC_NETNS;
 		set_display(out);
