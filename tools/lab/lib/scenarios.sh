@@ -307,8 +307,9 @@ sc_snat() {
 	fi
 	local fam=ipv4 ct total=0 foreign=0 ports ok=0 errs=0 per=() out timeouts=0 eana=0 failed
 	[[ $host == *:* ]] && fam=ipv6
+	[ "$hold" -gt 0 ] || wait "${pids[@]}"
 	ct=$(in_ns "$(node_ns)" conntrack -L -f "$fam" -p tcp --dst "$host" --dport "$port" 2>/dev/null)
-	wait "${pids[@]}"
+	[ "$hold" -eq 0 ] || wait "${pids[@]}"
 	for p in "${list[@]}"; do
 		pod_find "$p"
 		out=$(cat "$tmp/$p")
