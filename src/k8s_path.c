@@ -267,15 +267,18 @@ static bool plain_container(const struct comp *c, int i, struct k8s_path_info *o
 	return false;
 }
 
-/* May a kubepods root follow C[0..i-1]? Only below slices, containers and the
- * parents of containers: a root under a service or an arbitrary directory is
- * something a delegated subtree made, not the kubelet. */
+/* May a kubepods root follow C[0..i-1]? Only below slices, scopes (where
+ * runtimes and systemd-nspawn put containers: kind/minikube nodes), containers
+ * and the parents of containers. A root under a service (Delegate=yes hands its
+ * subtree to the service) or under an arbitrary directory is something a
+ * delegated subtree made, not the kubelet. */
 static bool trusted_prefix(const struct comp *c, int i)
 {
 	struct k8s_path_info scratch;
 
 	for (int k = 0; k < i; k++) {
-		if (comp_has_suffix(&c[k], ".slice") || comp_eq(&c[k], "kubelet") ||
+		if (comp_has_suffix(&c[k], ".slice") || comp_has_suffix(&c[k], ".scope") ||
+		    comp_eq(&c[k], "kubelet") ||
 		    comp_eq(&c[k], "docker") || comp_eq(&c[k], "actions_job") ||
 		    comp_eq(&c[k], "libpod_parent"))
 			continue;

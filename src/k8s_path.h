@@ -12,7 +12,10 @@
  *   cgroupfs driver: /kubepods/burstable/pod<uid>/<id> | crio-<id> | docker-<id>
  *   guaranteed pods sit directly under the kubepods root.
  * The OUTERMOST kubepods root wins: a container that creates its own cgroups
- * (delegation, nested kind) cannot make its processes look like another pod. */
+ * (delegation, nested kind) cannot make its processes look like another pod.
+ * A root is believed only below slices, scopes, containers (docker-<id>.scope,
+ * /docker/<id>, /actions_job/<id>, libpod-<id>[.scope]) and "kubelet": below a
+ * service (Delegate=yes) or any other directory it stays that unit's/unknown. */
 #ifndef PB_K8S_PATH_H
 #define PB_K8S_PATH_H
 #include <stdbool.h>
