@@ -28,7 +28,7 @@ static void usage(FILE *f)
 		"                 [-d seconds] [-m client-close|server-close|keepalive|hold]\n"
 		"                 [-r requests] [-s bytes]\n"
 		"       connstorm serve [-q] [-a addr[,addr...]] [-p port[-port]] [-t threads]\n"
-		"                 [-d seconds]\n");
+		"                 [-d seconds] [-m accept|queue]\n");
 }
 
 static void __attribute__((format(printf, 1, 2), noreturn)) usage_error(const char *fmt, ...)
@@ -333,7 +333,7 @@ int main(int argc, char **argv)
 		argv++;
 		argc--;
 	}
-	while ((c = getopt(argc, argv, serve ? "a:d:hp:qt:" : "a:d:hm:n:p:qr:s:t:")) != -1) {
+	while ((c = getopt(argc, argv, serve ? "a:d:hm:p:qt:" : "a:d:hm:n:p:qr:s:t:")) != -1) {
 		switch (c) {
 		case 'a':
 			addrs = optarg;
@@ -347,7 +347,9 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		case 'm':
-			if (parse_mode(optarg, &o.mode))
+			if (serve && (!strcmp(optarg, "accept") || !strcmp(optarg, "queue")))
+				o.queue = !strcmp(optarg, "queue");
+			else if (serve || parse_mode(optarg, &o.mode))
 				usage_error("-m: unknown mode '%s'", optarg);
 			break;
 		case 'n':

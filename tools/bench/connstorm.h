@@ -43,6 +43,7 @@ struct cs_opts {
 	uint64_t requests;		/* requests per connection */
 	unsigned int resp_len;		/* bytes in each answer */
 	enum cs_mode mode;
+	bool queue;			/* serve: never accept, hold in the listen queue */
 	bool quiet;
 };
 

@@ -2,7 +2,10 @@
 /* connstorm server: one listening socket per address x port; each worker thread
  * has its own epoll holding every listener (EPOLLEXCLUSIVE: one wakes per new
  * connection) and the connections it accepted. An eventfd in every epoll stops
- * them. Answers requests as described in connstorm.h. */
+ * them. Answers requests as described in connstorm.h.
+ * With -m queue it accepts nothing: established connections wait in the listen
+ * queues (up to net.core.somaxconn each), which holds any number of them without
+ * a descriptor each, past RLIMIT_NOFILE. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -234,6 +237,12 @@ static int open_listener(const struct cs_target *t, struct item *it)
 
 static void report(const struct cs_opts *o, const struct sworker *s, double elapsed)
 {
+	if (o->queue) {
+		printf("{\"mode\":\"serve-queue\",\"listeners\":%u,\"elapsed_s\":%.3f}\n",
+		       o->ntargets, elapsed);
+		fflush(stdout);
+		return;
+	}
 	uint64_t open = s->accepted - s->client_closes - s->server_closes - s->aborted;
 
 	printf("{\"mode\":\"serve\",\"threads\":%u,\"listeners\":%u,\"elapsed_s\":%.3f,"
@@ -285,6 +294,16 @@ int cs_server_run(const struct cs_opts *o)
 	for (i = 0; i < o->ntargets; i++)
 		if (open_listener(&o->targets[i], &listeners[i]))
 			goto out_close;
+	if (o->queue) {
+		cs_block_signals();
+		start = cs_now();
+		fprintf(stderr, "connstorm: serving %u listeners, queueing (no accept)\n",
+			o->ntargets);
+		cs_wait(o->seconds > 0 ? start + o->seconds : 0);
+		report(o, &sum, cs_now() - start);
+		err = 0;
+		goto out_close;
+	}
 	for (t = 0; t < o->threads; t++) {
 		w[t].ep = epoll_create1(EPOLL_CLOEXEC);
 		if (w[t].ep < 0) {

@@ -18,6 +18,12 @@ int tp_sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
+SEC("tracepoint/syscalls/sys_enter_bind")
+int tp_sys_enter_bind(struct trace_event_raw_sys_enter *ctx)
+{
+	return 0;
+}
+
 SEC("tracepoint/syscalls/sys_exit_bind")
 int tp_sys_exit_bind(struct trace_event_raw_sys_exit *ctx)
 {

@@ -112,11 +112,12 @@ ns_lo() { # tag [max_tw_buckets]
 }
 
 # Start a command in the background with its own stdout/stderr files.
-# Sets BG_PID. Usage: bg_start name cmd...   (files: $RUN/name.out, .err)
+# Sets BG_PID. Usage: [BG_OUT=file] bg_start name cmd...
+# (stdout to $BG_OUT or $RUN/name.out, stderr to $RUN/name.err)
 bg_start() {
 	local name=$1
 	shift
-	"$@" >"$RUN/$name.out" 2>"$RUN/$name.err" &
+	"$@" >"${BG_OUT:-$RUN/$name.out}" 2>"$RUN/$name.err" &
 	BG_PID=$!
 	BENCH_PIDS+=("$BG_PID")
 }
@@ -155,6 +156,45 @@ server_start() { # name secs args...
 		die "connstorm server did not start: $(cat "$RUN/$name.err")"
 }
 
+# Hold n connections open from NS_C, in as many `connstorm -m hold` processes
+# as the open-file limit needs (each holds at most HOLD_PER; the server side,
+# `connstorm serve -m queue`, needs no descriptors). Sets HOLD_PIDS.
+HOLD_PER=$(($(ulimit -Hn) - 1000))
+hold_start() { # name n addrs ports secs
+	local name=$1 n=$2 k=0 share
+	HOLD_PIDS=()
+	while [ "$n" -gt 0 ]; do
+		share=$((n < HOLD_PER ? n : HOLD_PER))
+		bg_start "$name.$k" ip netns exec "$NS_C" "$CONNSTORM" -q -m hold -n "$share" -t 1 \
+			-a "$3" -p "$4" -d "$5"
+		HOLD_PIDS+=("$BG_PID")
+		n=$((n - share))
+		k=$((k + 1))
+	done
+}
+
+# Wait until every holder said "holding N"; HELD = the sum. 1 if one did not.
+hold_wait() { # name secs
+	local k held rc=0
+	HELD=0
+	for k in "${!HOLD_PIDS[@]}"; do
+		wait_line "$RUN/$1.$k.err" '^connstorm: holding' "$2" "${HOLD_PIDS[$k]}" || rc=1
+		held=$(grep -oE 'holding [0-9]+' "$RUN/$1.$k.err" | grep -oE '[0-9]+')
+		HELD=$((HELD + ${held:-0}))
+	done
+	return $rc
+}
+
+hold_stop() {
+	local pid
+	for pid in "${HOLD_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${HOLD_PIDS[@]}"; do
+		stop_pid "$pid" TERM 60
+	done
+}
+
 # A JSON number field from connstorm's one-line report.
 json_num() { # file key
 	jq -r ".$2 // 0" "$1" 2>/dev/null | tail -n 1
@@ -172,7 +212,7 @@ proc_rss_kb() { # pid
 
 # BPF program ids currently loaded, one a line.
 bpf_prog_ids() {
-	bpftool prog show -j 2>/dev/null | jq -r '.[].id' | sort -n
+	bpftool prog show -j 2>/dev/null | jq -r '.[].id' | sort
 }
 
 # Sum of run_time_ns and run_cnt over the given program ids (needs
@@ -212,15 +252,51 @@ portburn_start() { # name args...
 	fi
 }
 
-# The lost-event count portburn prints when it stops ("... lost ... N" on one
-# line); empty when it printed none.
+# The lost-event count portburn prints when it stops ("N lost" or "lost: N");
+# empty when it printed none.
 portburn_lost() { # errfile
-	grep -iE 'lost' "$1" 2>/dev/null | tail -n 1 | grep -oE '[0-9]+' | head -n 1
+	local line
+	line=$(grep -iE 'lost' "$1" 2>/dev/null | tail -n 1)
+	[ -n "$line" ] || return 0
+	if [[ $line =~ ([0-9]+)\ (events?\ )?lost ]]; then
+		echo "${BASH_REMATCH[1]}"
+	elif [[ $line =~ lost[^0-9]*([0-9]+) ]]; then
+		echo "${BASH_REMATCH[1]}"
+	fi
 }
 
-# Add a row to the results file (and echo it for this script's own output).
+# A count portburn prints when it stops, by the word after it ("N events").
+portburn_final_count() { # errfile word
+	grep -oE "[0-9]+ $2" "$1" 2>/dev/null | tail -n 1 | grep -oE '^[0-9]+'
+}
+
+# Until the process holds a BPF link (for tools that print no ready line).
+wait_bpf_link() { # pid secs
+	local i
+	for ((i = 0; i < $2 * 20; i++)); do
+		kill -0 "$1" 2>/dev/null || return 1
+		ls -l "/proc/$1/fd" 2>/dev/null | grep -qE 'bpf[-_]link' && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# Where cgroup v2 is mounted (empty when it is not).
+cgroup2_mount() {
+	awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts
+}
+
+# BPF programs on tracing hooks that are not ours: they skew every figure.
+foreign_tracers() {
+	bpftool prog show -j 2>/dev/null | jq -r '.[] | select(.type == "tracing" or
+		.type == "tracepoint" or .type == "raw_tracepoint" or .type == "kprobe" or
+		.type == "sock_ops") | "\(.id):\(.name // "?")"' | tr '\n' ' '
+}
+
+# Add a row to the results file that run.sh prints as one table.
 result() { # section figure measured goal verdict
-	printf '%s\t%s\t%s\t%s\t%s\n' "$@" | tee -a "${RESULTS:-/dev/null}" >/dev/null
+	[ -n "$RESULTS" ] && printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"
+	return 0
 }
 
 median() { # numbers...
