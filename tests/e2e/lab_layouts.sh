@@ -54,7 +54,7 @@ verify_layout() { # driver runtime root(with leading / or empty) pause(0|1)
 		[ "$(ip netns identify "$pid")" = "$netns" ] || fail "$pod/$name: pid $pid is not in netns $netns"
 		if [ "$role" = pause ]; then
 			[ "$log" = null ] || fail "$pod/$name: a pause container has no log"
-			ls "$hr/var/log/containers/" | grep -q -- "-$id.log$" &&
+			compgen -G "$hr/var/log/containers/*-$id.log" >/dev/null &&
 				fail "$pod/$name: a pause container has no log link"
 		else
 			local dir="var/log/pods/${ns}_${pod}_${uid}/$name"

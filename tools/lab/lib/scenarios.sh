@@ -256,10 +256,10 @@ ct_insert_failed() {
 # dropped by the NAT and the pods see connect() time out, with plenty of ports
 # of their own.
 sc_snat() {
-	local pods="" requests=300 rate=150 conc=8 target=web hold=0
+	local podlist="" requests=300 rate=150 conc=8 target=web hold=0
 	while [ $# -gt 0 ]; do
 		case $1 in
-		--pods) pods=${2:?}; shift ;;
+		--pods) podlist=${2:?}; shift ;;
 		--hold) hold=${2:?}; shift ;;
 		--requests) requests=${2:?}; shift ;;
 		--rate) rate=${2:?}; shift ;;
@@ -269,8 +269,8 @@ sc_snat() {
 		esac
 		shift
 	done
-	[ -n "$pods" ] || pods=$(pods_of_kind plain | paste -sd, -)
-	[ -n "$pods" ] || die "this lab has no plain pods (LAB_PODS=0)"
+	[ -n "$podlist" ] || podlist=$(pods_of_kind plain | paste -sd, -)
+	[ -n "$podlist" ] || die "this lab has no plain pods (LAB_PODS=0)"
 	need_uint --requests "$requests"
 	need_uint --rate "$rate"
 	need_uint --concurrency "$conc"
@@ -282,7 +282,7 @@ sc_snat() {
 	addr=$(target_addr "$target")
 	host=$(target_host "$addr")
 	port=$(target_port "$addr")
-	IFS=, read -r -a list <<<"$pods"
+	IFS=, read -r -a list <<<"$podlist"
 	for p in "${list[@]}"; do need_pod --pods "$p"; done
 	if [ "$hold" -gt 0 ]; then
 		lgargs=(--mode hold --count "$requests" --duration "$hold" --connect-timeout 1000)
