@@ -1,0 +1,124 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# The kernel matrix: boot Debian's stock cloud kernels under qemu (TCG, no KVM,
+# no network device), run tests/vm/checks.sh in every hook mode inside one boot
+# per kernel, and the same checks on the host's own kernel in tracepoint mode.
+# Prints one result line per kernel and mode; exits 1 if any failed.
+#
+# Usage: tests/vm/run.sh            (after make; `make vmtest` builds and runs it)
+# Environment:
+#   PBVM_KERNELS       suites to boot (default "bullseye bookworm trixie")
+#   PBVM_MODES         modes in the guest (default "fentry kprobe tracepoint auto")
+#   PBVM_AUTO          what auto must pick in the guest (default fentry)
+#   PBVM_HOST_MODES    modes on the host kernel (default "tracepoint"; "" skips)
+#   PBVM_HOST_AUTO     what auto must pick on the host (default tracepoint)
+#   PBVM_JOBS          guests booted at once (default: number of CPUs)
+#   PBVM_BOOT_TIMEOUT  seconds per guest before it is killed (default 170)
+#   PORTBURN, PBVM_CONN_BIN  binaries (default ./portburn, build/vm/pbvm-conn)
+# Logs: build/vm/<suite>.log (the guest's console), build/vm/host.log.
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+
+kernels=${PBVM_KERNELS-bullseye bookworm trixie}
+modes=${PBVM_MODES-fentry kprobe tracepoint auto}
+auto=${PBVM_AUTO:-fentry}
+host_modes=${PBVM_HOST_MODES-tracepoint}
+host_auto=${PBVM_HOST_AUTO:-tracepoint}
+jobs=${PBVM_JOBS:-$(nproc)}
+boot_timeout=${PBVM_BOOT_TIMEOUT:-170}
+portburn=${PORTBURN:-./portburn}
+conn=${PBVM_CONN_BIN:-build/vm/pbvm-conn}
+out=build/vm
+vm=tests/vm
+
+say() { printf 'vm: %s\n' "$*"; }
+now() { date +%s; }
+t0=$(now)
+mkdir -p "$out"
+
+if [ "$(id -u)" -ne 0 ]; then
+	say "FAIL: the kernel matrix needs root (BPF, network namespaces, cgroups)"
+	exit 1
+fi
+for f in "$portburn" "$conn"; do
+	[ -x "$f" ] || { say "FAIL: $f is missing: run 'make vmtest'"; exit 1; }
+done
+command -v qemu-system-x86_64 >/dev/null || { say "FAIL: qemu-system-x86_64 missing (package qemu-system-x86)"; exit 1; }
+
+# --- kernels (downloaded once, then cached in tests/vm/cache)
+failed=0
+booted=
+for k in $kernels; do
+	if "$vm/fetch-kernel.sh" "$k" >"$out/$k.kdir" 2>"$out/$k.fetch"; then
+		booted="$booted $k"
+		sed 's/^/  /' "$out/$k.fetch"
+	else
+		cat "$out/$k.fetch"
+		say "FAIL: cannot fetch the $k kernel"
+		failed=1
+	fi
+done
+
+# --- one initramfs for every guest
+if [ -n "$booted" ] && [ -n "$modes" ]; then
+	if ! "$vm/mkinitramfs.sh" "$out/initramfs.cpio" "$portburn" "$conn"; then
+		say "FAIL: cannot build the initramfs"
+		exit 1
+	fi
+	say "initramfs $(($(wc -c <"$out/initramfs.cpio") / 1024)) KiB"
+else
+	booted=
+fi
+
+# --- guests, PBVM_JOBS at a time, while the host leg runs
+export PBVM_OUT=$out PBVM_MODES="$modes" PBVM_AUTO=$auto PBVM_BOOT_TIMEOUT=$boot_timeout
+for k in $booted; do
+	say "booting $k ($(cat "$(cat "$out/$k.kdir")/release")) under qemu -accel tcg"
+done
+[ -n "$booted" ] && printf '%s\n' $booted | xargs -P "$jobs" -n 1 "$vm/boot.sh" &
+
+# --- the host's own kernel, in network namespaces of the checks' own
+if [ -n "$host_modes" ]; then
+	: >"$out/host.log"
+	for m in $host_modes; do
+		e=$m
+		[ "$m" = auto ] && e=$host_auto
+		PORTBURN=$portburn PBVM_CONN=$conn PBVM_JQ=$vm/checks.jq \
+			sh "$vm/checks.sh" "$m" "$e" >>"$out/host.log" 2>&1
+	done
+fi
+wait
+
+# --- results: one line per kernel and mode
+line() { # PASS|FAIL kernel mode [why]
+	printf '%s %-34s %-10s %s\n' "$1" "$2" "$3" "${4:-}"
+	[ "$1" = PASS ] || failed=1
+}
+results() { # log label modes
+	for m in $3; do
+		r=$(sed -n "s/^PBVM RESULT $m \(PASS\|FAIL\).*/\1/p" "$1" | tail -n 1)
+		case $r in
+		PASS) line PASS "$2" "$m" ;;
+		FAIL) line FAIL "$2" "$m" "$(grep "^PBVM CHECK $m [^ ]* FAIL" "$1" |
+			cut -d' ' -f4 | tr '\n' ' ')"
+			grep -E "^PBVM (CHECK $m [^ ]* FAIL|LOG)" "$1" | sed 's/^/    /' | head -n 20 ;;
+		*) line FAIL "$2" "$m" "no result (guest crashed or timed out, see $1)" ;;
+		esac
+	done
+}
+echo
+for k in $booted; do
+	tr -d '\r' <"$out/$k.serial" >"$out/$k.log" 2>/dev/null
+	rc=- secs=-
+	[ -r "$out/$k.status" ] && read -r rc secs <"$out/$k.status"
+	rel=$(sed -n 's/^PBVM KERNEL \([^[:space:]]*\).*/\1/p' "$out/$k.log" | head -n 1)
+	say "$k: guest ran ${secs}s (qemu exit $rc)$(grep -q '^PBVM DONE' "$out/$k.log" ||
+		echo ", no PBVM DONE: see $out/$k.log")"
+	[ -n "$rel" ] || { grep -E 'Kernel panic|BUG|Oops' "$out/$k.log" | head -n 5; tail -n 5 "$out/$k.log"; }
+	results "$out/$k.log" "${rel:-$k}($k)" "$modes"
+done
+if [ -n "$host_modes" ]; then
+	results "$out/host.log" "$(uname -r)(host)" "$host_modes"
+fi
+say "matrix done in $(($(now) - t0))s"
+exit $failed
