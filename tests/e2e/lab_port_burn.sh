@@ -36,3 +36,13 @@ check "socat in the neighbour pod connects" \
 # another destination still has the whole (tight) range
 check "the victim can still reach another destination" \
 	ip netns exec "$victim" socat -T 2 -u OPEN:/dev/null TCP:203.0.113.11:80,connect-timeout=2
+
+# usage errors exit 2 and change nothing
+usage_rc() { local rc=0; "$LAB" "$@" >/dev/null 2>&1 || rc=$?; [ "$rc" -eq 2 ]; }
+check "unknown scenario: exit 2" usage_rc scenario no-such-thing
+check "bad --range: exit 2" usage_rc scenario port-burn --range 50-10
+check "unknown pod: exit 2" usage_rc scenario port-burn --pod nope
+check "unknown option: exit 2" usage_rc scenario timewait-storm --bogus 1
+check "loadgen usage error: exit 2" usage_rc loadgen app-1 -- -t 203.0.113.10:80 -n -1
+check "the ranges are as before" \
+	[ "$(ip netns exec "$victim" cat /proc/sys/net/ipv4/ip_local_port_range | tr -s '\t ' ' ')" = "40000 40049" ]

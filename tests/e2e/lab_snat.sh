@@ -26,6 +26,9 @@ every_pod_seen() { tr ',' '\n' <<<"$(result "$out" per_pod)" | awk -F= '$2 == 0 
 check "every pod shows up in the node's conntrack" every_pod_seen
 
 # what the server saw: one client, the node, from ports of the node's budget
+# (nginx logs a request just after answering it: wait, bounded, for all 180)
+logged_all() { [ "$(wc -l <"$state/ext/web.log")" -ge 180 ]; }
+for ((i = 0; i < 250; i++)); do logged_all && break; sleep 0.02; done
 peers=$(awk '{ print $2 }' "$state/ext/web.log")
 check "the server saw 180 requests" [ "$(wc -l <<<"$peers")" -eq 180 ]
 check "the server saw only the node's address" \

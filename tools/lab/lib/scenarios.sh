@@ -90,7 +90,8 @@ sc_port_burn() {
 		shift
 	done
 	local lo hi size n addr vns vpid out nout
-	read -r lo hi <<<"$(parse_range "$range")" || usage_err "invalid --range: '$range' (LO-HI)"
+	range=$(parse_range "$range") || usage_err "invalid --range: '$range' (LO-HI)"
+	read -r lo hi <<<"$range"
 	need_uint --extra "$extra"
 	need_uint --hold "$hold"
 	[ "$hold" -ge 1 ] && [ "$hold" -le 600 ] || usage_err "invalid --hold: '$hold' (1..600)"
@@ -145,7 +146,8 @@ sc_timewait_storm() {
 		shift
 	done
 	local lo hi size n addr dur out tw
-	read -r lo hi <<<"$(parse_range "$range")" || usage_err "invalid --range: '$range' (LO-HI)"
+	range=$(parse_range "$range") || usage_err "invalid --range: '$range' (LO-HI)"
+	read -r lo hi <<<"$range"
 	need_uint --fill "$fill"
 	need_uint --rate "$rate"
 	need_uint --concurrency "$conc"
