@@ -58,11 +58,12 @@ struct pb_event {
 _Static_assert(sizeof(struct pb_owner) == 32, "pb_owner layout");
 _Static_assert(sizeof(struct pb_event) == 120, "pb_event layout");
 
-/* Counters in the per-CPU 'drops' array. */
+/* Counters in the per-CPU 'drops' array. Every record the programs try to
+ * send is counted in PB_STAT_EVENTS, so received + PB_DROP_RINGBUF == it. */
 enum pb_drop {
 	PB_DROP_RINGBUF = 0,	/* ring buffer full: event lost */
 	PB_DROP_SOCKS_FULL = 1,	/* socks map full: connection not tracked */
-	PB_DROP_CONNECTING_FULL = 2,
+	PB_STAT_EVENTS = 2,	/* records the programs tried to send */
 	PB_DROP_MAX = 4,
 };
 

@@ -87,7 +87,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	/* libbpf warns on every failed load; auto mode expects some, so -v shows them. */
 	if (level != LIBBPF_DEBUG && !log_verbose)
 		return 0;
-	fputs("portburn: libbpf: ", stderr);
+	fputs("portburn: ", stderr);
 	return vfprintf(stderr, fmt, ap);
 }
 

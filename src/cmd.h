@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Subcommands and the options they share. */
+#ifndef PB_CMD_H
+#define PB_CMD_H
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include "tracer.h"
+
+struct common_opts {
+	struct tracer_opts tracer;
+	const char *host_root;		/* "/" unless --host-root */
+	char cgroup2[4096];		/* cgroup v2 mount, "" if none */
+};
+
+/* Long options every subcommand accepts; their values start at 0x100. */
+enum {
+	OPT_MODE = 0x100,
+	OPT_HOST_ROOT,
+	OPT_RING_SIZE,
+	OPT_MAX_SOCKS,
+};
+#define COMMON_LONG_OPTS                                                   \
+	{ "mode", required_argument, NULL, OPT_MODE },                     \
+	{ "host-root", required_argument, NULL, OPT_HOST_ROOT },           \
+	{ "ring-size", required_argument, NULL, OPT_RING_SIZE },           \
+	{ "max-socks", required_argument, NULL, OPT_MAX_SOCKS },           \
+	{ "verbose", no_argument, NULL, 'v' }
+
+void common_init(struct common_opts *o);
+/* Handle one common option (or an unknown one: usage error). 0 or 2. */
+int common_opt(struct common_opts *o, int opt, const char *arg, void (*usage)(FILE *));
+void common_usage(FILE *f);
+/* After parsing: privileges, cgroup v2 mount, signals. 0 or 1 (logged). */
+int common_setup(struct common_opts *o);
+/* Print "portburn: MSG" and the usage line to stderr; returns 2. */
+int usage_error(void (*usage)(FILE *), const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+bool stop_requested(void);
+
+int cmd_trace(int argc, char **argv, struct common_opts *o);
+
+#endif

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Options shared by every subcommand, privilege checks, signals. */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/capability.h>
+#include "cgroup.h"
+#include "cmd.h"
+#include "log.h"
+#include "util.h"
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+	stopping = 1;
+}
+
+bool stop_requested(void)
+{
+	return stopping;
+}
+
+void common_init(struct common_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->host_root = "/";
+	o->tracer.mode = PB_MODE_AUTO;
+}
+
+void common_usage(FILE *f)
+{
+	fprintf(f, "common options:\n"
+		   "  --mode auto|fentry|kprobe|tracepoint  hook mode (default auto)\n"
+		   "  --host-root DIR     read /proc, /sys and /var/log under DIR (default /)\n"
+		   "  --ring-size BYTES   ring buffer size, power of two >= 4k (default 8m)\n"
+		   "  --max-socks N       connections tracked in the kernel (default 262144)\n"
+		   "  -v, --verbose       log hook choices (twice: libbpf debug)\n");
+}
+
+int usage_error(void (*usage)(FILE *), const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "portburn: %s\n", buf);
+	if (usage)
+		usage(stderr);
+	return 2;
+}
+
+int common_opt(struct common_opts *o, int opt, const char *arg, void (*usage)(FILE *))
+{
+	uint64_t v;
+
+	switch (opt) {
+	case 'v':
+		log_verbose++;
+		return 0;
+	case OPT_MODE:
+		if (pb_mode_parse(arg, &o->tracer.mode))
+			return usage_error(usage, "invalid --mode '%s' (auto|fentry|kprobe|tracepoint)",
+					   arg);
+		return 0;
+	case OPT_HOST_ROOT:
+		if (!arg[0] || arg[0] != '/')
+			return usage_error(usage, "invalid --host-root '%s' (absolute path)", arg);
+		o->host_root = arg;
+		return 0;
+	case OPT_RING_SIZE:
+		if (parse_size(arg, 4096, 1ULL << 30, &v) || (v & (v - 1)))
+			return usage_error(usage, "invalid --ring-size '%s' (power of two, 4k-1g)",
+					   arg);
+		o->tracer.ring_size = v;
+		return 0;
+	case OPT_MAX_SOCKS:
+		if (parse_u64(arg, 1, 1ULL << 24, &v))
+			return usage_error(usage, "invalid --max-socks '%s' (1-16777216)", arg);
+		o->tracer.max_socks = v;
+		return 0;
+	default:
+		/* getopt already printed what was wrong with it. */
+		if (usage)
+			usage(stderr);
+		return 2;
+	}
+}
+
+/* CAP_BPF + CAP_PERFMON load tracing programs (v5.8+), CAP_NET_ADMIN attaches
+ * the cgroup sockops program; CAP_SYS_ADMIN covers all on older kernels. */
+static int check_caps(void)
+{
+	static const struct {
+		cap_value_t cap;
+		const char *name;
+	} need[] = {
+		{ CAP_BPF, "CAP_BPF" },
+		{ CAP_PERFMON, "CAP_PERFMON" },
+		{ CAP_NET_ADMIN, "CAP_NET_ADMIN" },
+	};
+	cap_t caps = cap_get_proc();
+	cap_flag_value_t v = CAP_CLEAR;
+	char missing[128] = "";
+
+	if (!caps) {
+		log_warn("failed to read capabilities");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		if (cap_get_flag(caps, need[i].cap, CAP_EFFECTIVE, &v) || v != CAP_SET) {
+			if (missing[0])
+				strcat(missing, ", ");
+			strcat(missing, need[i].name);
+		}
+	}
+	cap_free(caps);
+	if (missing[0]) {
+		log_warnx("missing capability %s: run as root or grant CAP_BPF, CAP_PERFMON and "
+			  "CAP_NET_ADMIN", missing);
+		return -1;
+	}
+	return 0;
+}
+
+int common_setup(struct common_opts *o)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	int err;
+
+	log_setup_libbpf();
+	if (check_caps())
+		return 1;
+	err = cgroup2_mount_find(o->host_root, o->cgroup2, sizeof(o->cgroup2));
+	if (err) {
+		log_warnx("no cgroup v2 mount found (%s): cgroup paths unknown, no sockops",
+			  strerror(-err));
+		o->cgroup2[0] = '\0';
+	} else {
+		o->tracer.cgroup2 = o->cgroup2;
+		log_debug("cgroup v2 at %s", o->cgroup2);
+	}
+	/* No SA_RESTART: a signal ends the ring buffer wait at once. */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}

@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <json-c/json.h>
+#include "cgroup.h"
+#include "cmd.h"
+#include "escape.h"
+#include "event_fmt.h"
+#include "log.h"
+#include "util.h"
+
+struct event_fmt {
+	struct cgroup_cache *cgroups;	/* NULL without cgroup v2 */
+	const char *mount;
+	char filter[4096];
+};
+
+static const char *const type_names[] = {
+	[PB_EV_CONNECT] = "connect",
+	[PB_EV_CONNECT_FAILED] = "connect_failed",
+	[PB_EV_CLOSE] = "close",
+	[PB_EV_TIME_WAIT] = "time_wait",
+	[PB_EV_BIND_FAILED] = "bind_failed",
+};
+
+const char *event_type_name(int type)
+{
+	if (type > 0 && type < (int)(sizeof(type_names) / sizeof(type_names[0])) &&
+	    type_names[type])
+		return type_names[type];
+	return "unknown";
+}
+
+struct event_fmt *event_fmt_new(const struct common_opts *o)
+{
+	struct event_fmt *f = calloc(1, sizeof(*f));
+
+	if (!f) {
+		log_warn("failed to allocate formatter");
+		return NULL;
+	}
+	if (o->cgroup2[0]) {
+		f->mount = o->cgroup2;
+		f->cgroups = cgroup_cache_new(o->cgroup2);
+		if (!f->cgroups)
+			log_warn("failed to index cgroups under %s", o->cgroup2);
+	}
+	return f;
+}
+
+void event_fmt_free(struct event_fmt *f)
+{
+	if (!f)
+		return;
+	cgroup_cache_free(f->cgroups);
+	free(f);
+}
+
+int event_fmt_set_cgroup_filter(struct event_fmt *f, const char **path)
+{
+	const char *p = *path;
+	size_t n, m = f->mount ? strlen(f->mount) : 0;
+
+	if (!f->cgroups) {
+		fprintf(stderr, "portburn: --cgroup needs cgroup v2, which is not mounted\n");
+		return 2;
+	}
+	/* /sys/fs/cgroup/unified/x/y -> /x/y; x/y -> /x/y */
+	if (m && !strncmp(p, f->mount, m) && (p[m] == '/' || !p[m]))
+		p += m;
+	snprintf(f->filter, sizeof(f->filter), "%s%s", p[0] == '/' ? "" : "/", p);
+	n = strlen(f->filter);
+	while (n > 1 && f->filter[n - 1] == '/')
+		f->filter[--n] = '\0';
+	*path = f->filter;
+	return 0;
+}
+
+static const char *cgroup_path(struct event_fmt *f, const struct pb_event *e)
+{
+	const char *p = f->cgroups ? cgroup_cache_path(f->cgroups, e->owner.cgroup_id) : NULL;
+
+	return p ? p : "";
+}
+
+bool event_fmt_in_cgroup(struct event_fmt *f, const struct pb_event *e, const char *path)
+{
+	const char *p = cgroup_path(f, e);
+	size_t n = strlen(path);
+
+	if (!strcmp(path, "/"))
+		return true;
+	return !strncmp(p, path, n) && (p[n] == '\0' || p[n] == '/');
+}
+
+void event_fmt_text(struct event_fmt *f, const struct pb_event *e, FILE *out)
+{
+	char sa[ADDR_STRLEN], da[ADDR_STRLEN], eb[16], comm[4 * PB_COMM_LEN + 1], cg[1024];
+	char clock[32], extra[64] = "";
+	uint64_t wall = mono_to_wall_ns(e->ts_ns);
+	time_t secs = wall / 1000000000ULL;
+	struct tm tm;
+	int sfmt = addr_is_v4(e->family, e->saddr) ? 0 : 1;
+
+	localtime_r(&secs, &tm);
+	strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
+	esc_mem(ESC_TERM, comm, sizeof(comm), e->owner.comm, strnlen(e->owner.comm, PB_COMM_LEN));
+	esc_term(cg, sizeof(cg), cgroup_path(f, e));
+	switch (e->type) {
+	case PB_EV_CONNECT_FAILED:
+	case PB_EV_BIND_FAILED:
+		snprintf(extra, sizeof(extra), " %s", errno_name(e->err, eb, sizeof(eb)));
+		break;
+	case PB_EV_CLOSE:
+		snprintf(extra, sizeof(extra), " after %.3fs", e->duration_ns / 1e9);
+		break;
+	case PB_EV_TIME_WAIT:
+		snprintf(extra, sizeof(extra), " after %.3fs, holds port %.0fs",
+			 e->duration_ns / 1e9, e->tw_ns / 1e9);
+		break;
+	}
+	fprintf(out, "%s.%03u %-14s pid %-7u %-16s netns %u cgroup %s  %s%s%s:%u -> %s%s%s:%u%s\n",
+		clock, (unsigned)(wall / 1000000 % 1000), event_type_name(e->type), e->owner.tgid,
+		comm, e->owner.netns, cg[0] ? cg : "?", sfmt ? "[" : "",
+		addr_fmt(e->family, e->saddr, sa, sizeof(sa)), sfmt ? "]" : "", e->sport,
+		sfmt ? "[" : "", addr_fmt(e->family, e->daddr, da, sizeof(da)), sfmt ? "]" : "",
+		e->dport, extra);
+}
+
+static void add_str(struct json_object *o, const char *k, const char *v, size_t len)
+{
+	char buf[4096];
+
+	/* json-c escapes quotes and control characters; bytes that are not
+	 * UTF-8 must be made valid first. */
+	esc_mem(ESC_UTF8, buf, sizeof(buf), v, len);
+	json_object_object_add(o, k, json_object_new_string(buf));
+}
+
+void event_fmt_json(struct event_fmt *f, const struct pb_event *e, FILE *out)
+{
+	struct json_object *o = json_object_new_object();
+	char a[ADDR_STRLEN], eb[16];
+	const char *cg = cgroup_path(f, e);
+
+	json_object_object_add(o, "type", json_object_new_string(event_type_name(e->type)));
+	json_object_object_add(o, "ts_ns", json_object_new_uint64(mono_to_wall_ns(e->ts_ns)));
+	json_object_object_add(o, "conn_id", json_object_new_uint64(e->conn_id));
+	json_object_object_add(o, "pid", json_object_new_int64(e->owner.tgid));
+	json_object_object_add(o, "tid", json_object_new_int64(e->pid));
+	add_str(o, "comm", e->owner.comm, strnlen(e->owner.comm, PB_COMM_LEN));
+	json_object_object_add(o, "cgroup_id", json_object_new_uint64(e->owner.cgroup_id));
+	add_str(o, "cgroup", cg, strlen(cg));
+	json_object_object_add(o, "netns", json_object_new_int64(e->owner.netns));
+	json_object_object_add(o, "saddr", json_object_new_string(
+						   addr_fmt(e->family, e->saddr, a, sizeof(a))));
+	json_object_object_add(o, "sport", json_object_new_int(e->sport));
+	json_object_object_add(o, "daddr", json_object_new_string(
+						   addr_fmt(e->family, e->daddr, a, sizeof(a))));
+	json_object_object_add(o, "dport", json_object_new_int(e->dport));
+	switch (e->type) {
+	case PB_EV_CONNECT_FAILED:
+	case PB_EV_BIND_FAILED:
+		json_object_object_add(o, "errno", json_object_new_string(
+							   errno_name(e->err, eb, sizeof(eb))));
+		break;
+	case PB_EV_CLOSE:
+		json_object_object_add(o, "duration_ns", json_object_new_uint64(e->duration_ns));
+		break;
+	case PB_EV_TIME_WAIT:
+		json_object_object_add(o, "duration_ns", json_object_new_uint64(e->duration_ns));
+		json_object_object_add(o, "time_wait_ns", json_object_new_uint64(e->tw_ns));
+		break;
+	}
+	fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+						   JSON_C_TO_STRING_NOSLASHESCAPE),
+	      out);
+	fputc('\n', out);
+	json_object_put(o);
+}

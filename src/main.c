@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* portburn: which pod burns ephemeral source ports, towards where, and how
+ * close to exhaustion. main() parses the subcommand and hands over. */
+#include <stdio.h>
+#include <string.h>
+#include "cmd.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: portburn [-v] [trace] [options]   (portburn COMMAND --help)\n"
+		   "commands:\n"
+		   "  trace      one line per connect, failure, close and TIME_WAIT\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **, struct common_opts *);
+	} cmds[] = {
+		{ "trace", cmd_trace },
+	};
+	struct common_opts common;
+	const char *name;
+
+	common_init(&common);
+	if (argc < 2 || argv[1][0] == '-') {
+		if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+			usage(stdout);
+			return 0;
+		}
+		if (argc >= 2 && !strcmp(argv[1], "--version")) {
+			printf("portburn %s\n", PORTBURN_VERSION);
+			return 0;
+		}
+		/* The default command gets all the arguments. */
+		return cmd_trace(argc, argv, &common);
+	}
+	name = argv[1];
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(name, cmds[i].name))
+			return cmds[i].fn(argc - 1, argv + 1, &common);
+	fprintf(stderr, "portburn: unknown command '%s'\n", name);
+	usage(stderr);
+	return 2;
+}

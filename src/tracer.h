@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Loads the BPF programs in the best hook mode the kernel allows, attaches
+ * them, and drains the ring buffer into a callback. */
+#ifndef PB_TRACER_H
+#define PB_TRACER_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "portburn_event.h"
+
+enum pb_mode {
+	PB_MODE_AUTO = 0,
+	PB_MODE_FENTRY,
+	PB_MODE_KPROBE,
+	PB_MODE_TRACEPOINT,
+};
+
+struct tracer_opts {
+	enum pb_mode mode;
+	uint32_t ring_size;	/* bytes, power of two; 0 = default */
+	uint32_t max_socks;	/* tracked connections; 0 = default */
+	int drain_ms;		/* how often the ring is drained; 0 = default */
+	const char *cgroup2;	/* cgroup v2 mount for sockops; NULL = no sockops */
+};
+
+#define TRACER_DEFAULT_RING (8u << 20)
+#define TRACER_DEFAULT_MAX_SOCKS 262144u
+#define TRACER_DEFAULT_DRAIN_MS 100
+
+/* Return non-zero to stop draining (that value is returned by tracer_poll). */
+typedef int (*tracer_event_fn)(void *ctx, const struct pb_event *e);
+
+struct tracer;
+/* Opens, loads and attaches; NULL with errno set and the reason logged. */
+struct tracer *tracer_new(const struct tracer_opts *opts, tracer_event_fn fn, void *ctx);
+void tracer_free(struct tracer *t);
+/* Waits up to the drain interval, then drains everything queued. Returns the
+ * number of events handled, or a negative errno (-EINTR on a signal). */
+int tracer_poll(struct tracer *t);
+enum pb_mode tracer_mode(const struct tracer *t);
+/* Sum over CPUs of one drop counter (enum pb_drop). */
+uint64_t tracer_drops(const struct tracer *t, enum pb_drop what);
+/* fd of the socks map, for the iterator and the ledger. */
+struct portburn_bpf *tracer_skel(struct tracer *t);
+
+const char *pb_mode_name(enum pb_mode m);
+int pb_mode_parse(const char *s, enum pb_mode *m);
+
+#endif
