@@ -77,6 +77,8 @@ is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 
 check_config() {
 	local v
+	[[ $LAB_STATE == /?* && $LAB_STATE != *..* ]] ||
+		usage_err "invalid LAB_STATE: '$LAB_STATE' (an absolute path, not /)"
 	for v in LAB_PODS LAB_MESH_PODS LAB_FLAKY_DROP LAB_FLAKY_503 LAB_SIDECAR_UID \
 		LAB_SIDECAR_PORT LAB_SIDECAR_RETRIES LAB_WAIT; do
 		is_uint "${!v}" || usage_err "invalid $v: '${!v}' (expected a number)"

@@ -111,6 +111,8 @@ down_files() {
 }
 
 lab_down() {
+	[[ $LAB_STATE == /?* && $LAB_STATE != *..* ]] ||
+		usage_err "invalid LAB_STATE: '$LAB_STATE' (an absolute path, not /)"
 	state_init_paths
 	if [ -f "$LAB_STATE/$LAB_MARK" ] && [ -f "$LAB_STATE/config" ]; then
 		# shellcheck disable=SC1091

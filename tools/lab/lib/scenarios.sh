@@ -90,8 +90,9 @@ sc_port_burn() {
 		shift
 	done
 	local lo hi size n addr vns vpid out nout
-	range=$(parse_range "$range") || usage_err "invalid --range: '$range' (LO-HI)"
-	read -r lo hi <<<"$range"
+	local r
+	r=$(parse_range "$range") || usage_err "invalid --range: '$range' (LO-HI)"
+	read -r lo hi <<<"$r"
 	need_uint --extra "$extra"
 	need_uint --hold "$hold"
 	[ "$hold" -ge 1 ] && [ "$hold" -le 600 ] || usage_err "invalid --hold: '$hold' (1..600)"
@@ -106,7 +107,7 @@ sc_port_burn() {
 
 	set_port_range "$vns" "$lo" "$hi"
 	echo "port-burn: $P_NS/$pod ip_local_port_range $lo-$hi ($size ports); holding $n connections to $addr for ${hold}s"
-	out=$(mktemp)
+	out=$(mktemp -p "$LAB_STATE" port-burn.XXXXXX) # in the state dir: down removes it
 	loadgen_in "$pod" "" --mode hold --count "$n" --duration "$hold" --target "$addr" \
 		>"$out" 2>"$out.err" &
 	vpid=$!
@@ -146,8 +147,9 @@ sc_timewait_storm() {
 		shift
 	done
 	local lo hi size n addr dur out tw
-	range=$(parse_range "$range") || usage_err "invalid --range: '$range' (LO-HI)"
-	read -r lo hi <<<"$range"
+	local r
+	r=$(parse_range "$range") || usage_err "invalid --range: '$range' (LO-HI)"
+	read -r lo hi <<<"$r"
 	need_uint --fill "$fill"
 	need_uint --rate "$rate"
 	need_uint --concurrency "$conc"
@@ -294,7 +296,7 @@ sc_snat() {
 		lgargs=(--mode http --rate "$rate" --concurrency "$conc" --count "$requests" --duration "$dur")
 		how="$requests requests each at $rate/s, no keep-alive"
 	fi
-	tmp=$(mktemp -d)
+	tmp=$(mktemp -d -p "$LAB_STATE" snat.XXXXXX) # in the state dir: down removes it
 	failed0=$(ct_insert_failed "$(node_ns)")
 	echo "snat: pods ${list[*]} -> $addr through $(node_ns) MASQUERADE ($(node_ip), ports ${LAB_SNAT_PORTS:-auto}); $how"
 	for p in "${list[@]}"; do
