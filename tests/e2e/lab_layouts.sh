@@ -101,11 +101,11 @@ check "mixed QoS: burstable, besteffort, guaranteed" \
 "$LAB" down
 
 # 3. systemd driver, docker names, guaranteed, nested root, no pause, IPv4 only
-nest=pbt$$-nest.slice/node.scope
-[ ! -e "$cg2/pbt$$-nest.slice" ] || fail "$cg2/pbt$$-nest.slice already exists"
+nest=plt$$-nest.slice/node.scope
+[ ! -e "$cg2/plt$$-nest.slice" ] || fail "$cg2/plt$$-nest.slice already exists"
 "$LAB" up --pods 2 --mesh-pods 0 --runtime docker --qos guaranteed --cgroup-parent "$nest" \
 	--no-pause --ipv6 0
 verify_layout systemd docker "/$nest" 0
 check "IPv4 only: no IPv6 addresses" [ "$(status_json | jq -r '.pods[0].ip6')" = null ]
 "$LAB" down
-check "down removes the nested root it created" [ ! -e "$cg2/pbt$$-nest.slice" ]
+check "down removes the nested root it created" [ ! -e "$cg2/plt$$-nest.slice" ]

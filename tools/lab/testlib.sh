@@ -16,7 +16,7 @@ lab_test_init() {
 	[ "$(id -u)" -eq 0 ] || fail "lab tests need root"
 	[ -x "$LAB_REPO/build/lab/loadgen" ] || fail "build/lab/loadgen missing (run: make test-build)"
 	export LAB_STATE=/run/portburn-lab-test-$1-$$
-	export LAB_PREFIX=pbt$$
+	export LAB_PREFIX=plt$$
 	trap lab_test_cleanup EXIT
 }
 
@@ -42,6 +42,31 @@ check() {
 	shift
 	"$@" || fail "$what"
 	ok "$what"
+}
+
+# Runs "$@" until it succeeds, every 20 ms, for at most 5 s: for effects that
+# trail the event (a socket reaches TIME_WAIT once the peer's FIN is back).
+eventually() {
+	local i
+	for ((i = 0; i < 250; i++)); do
+		"$@" && return 0
+		sleep 0.02
+	done
+	"$@"
+}
+
+# number of sockets in STATE in NETNS matching the ss filter
+socks() { # netns state filter...
+	local ns=$1 st=$2
+	shift 2
+	ip netns exec "$ns" ss -Htan state "$st" "$@" | wc -l
+}
+
+# is the count of sockets OP N? e.g. socks_are -ge 50 ns time-wait dst 1.2.3.4
+socks_are() { # op n netns state filter...
+	local op=$1 n=$2
+	shift 2
+	[ "$(socks "$@")" "$op" "$n" ]
 }
 
 status_json() { "$LAB" status --json; }

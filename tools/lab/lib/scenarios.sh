@@ -46,6 +46,17 @@ count_socks() { # netns state addr port
 	in_ns "$1" ss -Htan state "$2" dst "$3" dport = ":$4" 2>/dev/null | wc -l
 }
 
+# Waits (at most 2 s) until no socket of NETNS towards ADDR:PORT is still
+# closing: a client that closed first reaches TIME_WAIT once the server's FIN
+# is back, and only then counts as such.
+wait_closed() { # netns addr port
+	closing_none() {
+		[ "$(in_ns "$1" ss -Htan state fin-wait-1 state fin-wait-2 state closing \
+			state last-ack dst "$2" dport = ":$3" 2>/dev/null | wc -l)" -eq 0 ]
+	}
+	wait_for 2 closing_none "$@"
+}
+
 # Waits until every load generator writing to the given stderr files says it
 # holds its connections (all attempts settled), at most SECONDS.
 wait_held() { # seconds file...
@@ -118,6 +129,7 @@ sc_port_burn() {
 	nout=$(loadgen_in "$neighbour" "" --mode http --count "$n" --concurrency 16 \
 		--duration 30 --target "$addr")
 	wait "$vpid"
+	wait_closed "$vns" "$(target_host "$addr")" "$(target_port "$addr")"
 	local v
 	v=$(grep '^loadgen:' "$out")
 	rm -f "$out" "$out.err"
@@ -165,6 +177,7 @@ sc_timewait_storm() {
 	echo "timewait-storm: $P_NS/$pod ip_local_port_range $lo-$hi ($size ports); $n short connections to $addr at $rate/s, no keep-alive, client closes first"
 	out=$(loadgen_in "$pod" "" --mode http --close client --rate "$rate" --concurrency "$conc" \
 		--count "$n" --duration "$dur" --target "$addr")
+	wait_closed "$P_NETNS" "$(target_host "$addr")" "$(target_port "$addr")"
 	tw=$(count_socks "$P_NETNS" time-wait "$(target_host "$addr")" "$(target_port "$addr")")
 	echo "  $pod: $out"
 	echo "timewait-storm: $pod has $tw sockets in TIME_WAIT towards $addr: $((tw * 100 / size))% of its $size ports, held 60 s each"
