@@ -127,13 +127,14 @@ int cmd_trace(int argc, char **argv, struct common_opts *common)
 		if (deadline && mono_ns() >= deadline)
 			break;
 	}
-	/* Drain what is left, then report losses. */
-	tracer_poll(t);
+	/* Detach, drain what is left, then report losses. */
+	tracer_stop(t);
 	fflush(stdout);
-	log_info("%llu events, %llu lost (ring buffer full), %llu connections untracked "
-		 "(socks map full)",
+	log_info("%llu events received, %llu lost (ring buffer full) of %llu sent; %llu "
+		 "connections untracked (socks map full)",
 		 (unsigned long long)c.seen,
 		 (unsigned long long)tracer_drops(t, PB_DROP_RINGBUF),
+		 (unsigned long long)tracer_drops(t, PB_STAT_EVENTS),
 		 (unsigned long long)tracer_drops(t, PB_DROP_SOCKS_FULL));
 	ret = 0;
 out:

@@ -360,6 +360,15 @@ int tracer_poll(struct tracer *t)
 	return n + m;
 }
 
+void tracer_stop(struct tracer *t)
+{
+	for (int i = 0; i < t->nlinks; i++)
+		bpf_link__destroy(t->links[i]);
+	t->nlinks = 0;
+	/* Programs still running on another CPU finish before the links go. */
+	ring_buffer__consume(t->rb);
+}
+
 enum pb_mode tracer_mode(const struct tracer *t)
 {
 	return t->mode;

@@ -4,7 +4,7 @@
 # Idempotent: installs only missing packages; apt-get update at most once per run.
 set -eu
 
-PKGS="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make \
+PKGS="gcc libc6-dev clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make \
 libcmocka-dev libjson-c-dev libmicrohttpd-dev libncurses-dev libcap-dev libcap2-bin \
 iproute2 iptables conntrack haproxy nginx-light socat curl tmux jq \
 busybox-static qemu-system-x86 cpio xz-utils prometheus yamllint \

@@ -72,37 +72,46 @@ finish() {
 die() { echo "not ok - $*"; exit 1; }
 
 # wait_until SECONDS COMMAND...: poll (every 50 ms) until COMMAND succeeds.
+# A single argument is a shell expression, evaluated anew each time:
+#   wait_until 5 '[ "$(events ".type==\"connect\"")" -ge 3 ]'
 wait_until() {
 	local deadline=$(($(date +%s%N) + $1 * 1000000000)); shift
-	until "$@"; do
+	until if [ $# -eq 1 ]; then eval "$1"; else "$@"; fi; do
 		[ "$(date +%s%N)" -lt "$deadline" ] || return 1
 		sleep 0.05
 	done
 }
 
-# new_netns SUFFIX: a network namespace with lo up; prints its name.
+# new_netns SUFFIX: a network namespace with lo up; its name in REPLY.
+# (Not called in $(...): the cleanup list must be the caller's.)
 new_netns() {
-	local ns=$ID-$1
-	ip netns add "$ns" || die "ip netns add $ns"
-	_NETNS+=("$ns")
-	ip -n "$ns" link set lo up
-	echo "$ns"
+	REPLY=$ID-$1
+	ip netns add "$REPLY" || die "ip netns add $REPLY"
+	_NETNS+=("$REPLY")
+	ip -n "$REPLY" link set lo up
 }
 
-# new_cgroup SUFFIX: a cgroup v2 directory; prints its path under the mount.
+# new_cgroup SUFFIX: a cgroup v2 directory; its path under the mount in REPLY.
 new_cgroup() {
-	local cg=$CG2/$ID-$1
-	mkdir "$cg" || die "mkdir $cg"
-	_CGROUPS+=("$cg")
-	echo "/$ID-$1"
+	mkdir "$CG2/$ID-$1" || die "mkdir $CG2/$ID-$1"
+	_CGROUPS+=("$CG2/$ID-$1")
+	REPLY=/$ID-$1
+}
+
+# in_ns_cg NETNS CGROUP CMD...: exec CMD in the cgroup, then the namespace,
+# keeping one pid (printed first). The cgroup comes first: ip netns exec
+# mounts a fresh /sys, which hides the cgroup mounts.
+in_ns_cg() {
+	local ns=$1 cg=$2; shift 2
+	sh -c 'echo $$ > "$1/cgroup.procs" && echo $$ && ns=$2 && shift 2 && exec ip netns exec "$ns" "$@"' \
+		sh "$CG2$cg" "$ns" "$@"
 }
 
 # spawn NETNS CGROUP OUTFILE CMD...: start CMD in the namespace and cgroup in
 # the background; its pid is the first line of OUTFILE.
 spawn() {
 	local ns=$1 cg=$2 out=$3; shift 3
-	ip netns exec "$ns" sh -c 'echo $$ > "$1/cgroup.procs" && echo $$ && shift && exec "$@"' \
-		sh "$CG2$cg" "$@" >"$out" 2>&1 &
+	in_ns_cg "$ns" "$cg" "$@" >"$out" 2>&1 &
 	_PIDS+=($!)
 	wait_until 5 test -s "$out" || die "spawn $*"
 }
@@ -110,8 +119,7 @@ spawn() {
 # run_in NETNS CGROUP OUTFILE CMD...: the same, in the foreground.
 run_in() {
 	local ns=$1 cg=$2 out=$3; shift 3
-	ip netns exec "$ns" sh -c 'echo $$ > "$1/cgroup.procs" && echo $$ && shift && exec "$@"' \
-		sh "$CG2$cg" "$@" >"$out" 2>&1
+	in_ns_cg "$ns" "$cg" "$@" >"$out" 2>&1
 }
 
 # start_trace ARGS...: portburn trace --json in the background, waiting until

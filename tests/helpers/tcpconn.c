@@ -10,6 +10,8 @@
  *       "fail ERRNONAME". Default: close at once (client closes first);
  *       --wait-eof: wait for the server to close first; --hold: keep every
  *       connection open until stdin reaches EOF, then close them all.
+ *   tcpconn bind ADDR PORT
+ *       bind a TCP socket; prints "bind ok" or "bind fail ERRNONAME".
  *   Exit 0 when every line was printed (failures are results, not errors).
  */
 #define _GNU_SOURCE
@@ -111,6 +113,7 @@ static int connect_many(const char *host, int port, long n, int hold, int wait_e
 		}
 		if (r) {
 			printf("fail %s\n", strerrorname_np(err));
+			fflush(stdout);
 			close(fd);
 			continue;
 		}
@@ -138,6 +141,24 @@ static int connect_many(const char *host, int port, long n, int hold, int wait_e
 			close(fds[i]);
 	}
 	free(fds);
+	return 0;
+}
+
+static int bind_one(const char *host, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd;
+
+	if (parse_addr(host, port, &ss, &len)) {
+		fprintf(stderr, "tcpconn: bad address %s\n", host);
+		return 2;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len))
+		printf("bind fail %s\n", strerrorname_np(errno));
+	else
+		printf("bind ok\n");
 	return 0;
 }
 
@@ -172,6 +193,8 @@ int main(int argc, char **argv)
 		}
 		return serve(num(argv[2], 1, 65535), server_closes, ready);
 	}
+	if (argc == 4 && !strcmp(argv[1], "bind"))
+		return bind_one(argv[2], num(argv[3], 0, 65535));
 	if (argc >= 4 && !strcmp(argv[1], "connect")) {
 		for (int i = 4; i < argc; i++) {
 			if (!strcmp(argv[i], "-n") && i + 1 < argc)
@@ -189,6 +212,7 @@ int main(int argc, char **argv)
 	}
 usage:
 	fprintf(stderr, "usage: tcpconn serve PORT [--server-closes] [--ready FILE]\n"
-			"       tcpconn connect ADDR PORT [-n N] [--hold] [--wait-eof] [--nonblock]\n");
+			"       tcpconn connect ADDR PORT [-n N] [--hold] [--wait-eof] [--nonblock]\n"
+			"       tcpconn bind ADDR PORT\n");
 	return 2;
 }
