@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* What the outputs show: one consistent picture of the port ledger, built
+ * by the ledger (src/ledger.c) at a point in time and read by snapshot,
+ * top and serve. Plain data, no pointers into the ledger; strings are raw
+ * (untrusted) and escaped by each output. */
+#ifndef PB_VIEW_H
+#define PB_VIEW_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VIEW_NAME_LEN 256	/* namespace, pod, container, display names */
+
+enum view_role { VIEW_ROLE_APP = 0, VIEW_ROLE_SIDECAR = 1 };
+
+/* Alert kinds (detectors, src/detect.h); bit (1 << kind) in alert_flags. */
+enum alert_kind {
+	ALERT_EXHAUSTION = 0,
+	ALERT_PRESSURE = 1,
+	ALERT_AMPLIFICATION = 2,
+	ALERT_CHURN = 3,
+	ALERT_KINDS = 4,
+};
+
+/* Who holds ports: a container of a pod, or a non-Kubernetes owner (then
+ * namespace = "", pod = "host" or a unit/process display name, container = ""). */
+struct view_owner {
+	char namespace_[VIEW_NAME_LEN];
+	char pod[VIEW_NAME_LEN];
+	char container[VIEW_NAME_LEN];	/* "" when unknown (TIME_WAIT from before start) */
+	char display[VIEW_NAME_LEN * 2];	/* namespace/pod/container, or unit, or comm */
+	enum view_role role;
+	uint32_t open;			/* SYN_SENT..LAST_ACK sockets holding a local port */
+	uint32_t time_wait;
+	uint32_t in_use;		/* open + time_wait */
+	uint64_t connects_total;	/* since start */
+	uint64_t failures_total;	/* connect/bind failures since start */
+	uint64_t failures_eaddrnotavail;/* of which EADDRNOTAVAIL/EADDRINUSE */
+	double connects_per_s;		/* over the last window */
+	double failures_per_s;
+	int worst_dest;			/* index into view.dests, -1 if none */
+	double worst_utilization;
+	double amplification;		/* sidecar/app ratio for its pod, 0 if n/a */
+	uint32_t alert_flags;		/* 1 << enum alert_kind, active alerts */
+};
+
+/* Per pod totals (all containers). */
+struct view_pod {
+	char namespace_[VIEW_NAME_LEN];
+	char pod[VIEW_NAME_LEN];
+	uint32_t open, time_wait, in_use;
+	uint64_t connects_total, failures_total;
+	double connects_per_s, failures_per_s;
+	int worst_dest;
+	double worst_utilization;
+	double amplification;
+	uint32_t alert_flags;
+};
+
+struct view_dest_owner {
+	int owner;			/* index into view.owners */
+	uint32_t in_use, open, time_wait;
+};
+
+/* One port pool: (netns, saddr, daddr, dport). */
+struct view_dest {
+	uint32_t netns;
+	uint16_t family;		/* AF_INET / AF_INET6 (v4-mapped shown as AF_INET) */
+	uint16_t dport;
+	uint8_t saddr[16], daddr[16];
+	uint32_t open, time_wait, in_use;
+	uint32_t capacity;		/* ephemeral ports of that netns, minus reserved */
+	double utilization;		/* in_use / capacity */
+	double forecast_s;		/* seconds to exhaustion at the current rate, <0 n/a */
+	double opens_per_s;
+	struct view_dest_owner *owners;
+	size_t n_owners;
+};
+
+/* Node SNAT view: pod traffic to one external (daddr, dport), all pods. */
+struct view_snat {
+	uint16_t family, dport;
+	uint8_t daddr[16];
+	uint32_t in_use;
+	uint32_t budget;
+	double utilization;
+	int *pods;			/* indexes into view.pods */
+	uint32_t *pod_in_use;
+	size_t n_pods;
+};
+
+struct view {
+	char node[VIEW_NAME_LEN];
+	const char *mode;		/* "tracepoint", "kprobe", "fentry" */
+	uint64_t ts_ns;			/* wall clock when built */
+	struct view_owner *owners;
+	size_t n_owners;
+	struct view_pod *pods;
+	size_t n_pods;
+	struct view_dest *dests;
+	size_t n_dests;
+	struct view_snat *snat;
+	size_t n_snat;
+	/* Failures by owner and errno name, for the metrics. */
+	struct view_failure {
+		int owner;
+		char errno_name[24];
+		uint64_t total;
+	} *failures;
+	size_t n_failures;
+	uint64_t events_lost_total;
+	uint64_t untracked_total;	/* socks map full */
+	uint64_t reconcile_drift_total;
+	uint64_t alerts_total[8];	/* by enum alert_kind */
+};
+
+void view_free(struct view *v);		/* frees the arrays, not V itself */
+
+#endif
