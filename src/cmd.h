@@ -11,6 +11,8 @@ struct common_opts {
 	struct tracer_opts tracer;
 	const char *host_root;		/* "/" unless --host-root */
 	char cgroup2[4096];		/* cgroup v2 mount, "" if none */
+	const char *sidecar_names[33];	/* --sidecar-names, NULL-terminated; [0] NULL = default */
+	char sidecar_buf[1024];
 };
 
 /* Long options every subcommand accepts; their values start at 0x100. */
@@ -19,12 +21,14 @@ enum {
 	OPT_HOST_ROOT,
 	OPT_RING_SIZE,
 	OPT_MAX_SOCKS,
+	OPT_SIDECAR_NAMES,
 };
 #define COMMON_LONG_OPTS                                                   \
 	{ "mode", required_argument, NULL, OPT_MODE },                     \
 	{ "host-root", required_argument, NULL, OPT_HOST_ROOT },           \
 	{ "ring-size", required_argument, NULL, OPT_RING_SIZE },           \
 	{ "max-socks", required_argument, NULL, OPT_MAX_SOCKS },           \
+	{ "sidecar-names", required_argument, NULL, OPT_SIDECAR_NAMES },   \
 	{ "verbose", no_argument, NULL, 'v' }
 
 void common_init(struct common_opts *o);

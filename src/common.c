@@ -38,6 +38,8 @@ void common_usage(FILE *f)
 		   "  --host-root DIR     read /proc, /sys and /var/log under DIR (default /)\n"
 		   "  --ring-size BYTES   ring buffer size, power of two >= 4k (default 8m)\n"
 		   "  --max-socks N       connections tracked in the kernel (default 262144)\n"
+		   "  --sidecar-names A,B containers counted as sidecars (default istio-proxy,\n"
+		   "                      linkerd-proxy,envoy,cilium-envoy)\n"
 		   "  -v, --verbose       log hook choices (twice: libbpf debug)\n");
 }
 
@@ -84,6 +86,24 @@ int common_opt(struct common_opts *o, int opt, const char *arg, void (*usage)(FI
 			return usage_error(usage, "invalid --max-socks '%s' (1-16777216)", arg);
 		o->tracer.max_socks = v;
 		return 0;
+	case OPT_SIDECAR_NAMES: {
+		size_t n = 0;
+		char *tok, *save = NULL;
+
+		if (!arg[0] || strlen(arg) >= sizeof(o->sidecar_buf))
+			return usage_error(usage, "invalid --sidecar-names '%s'", arg);
+		strcpy(o->sidecar_buf, arg);
+		for (tok = strtok_r(o->sidecar_buf, ",", &save); tok;
+		     tok = strtok_r(NULL, ",", &save)) {
+			if (n + 1 >= sizeof(o->sidecar_names) / sizeof(o->sidecar_names[0]))
+				return usage_error(usage, "too many --sidecar-names (max 32)");
+			o->sidecar_names[n++] = tok;
+		}
+		if (!n)
+			return usage_error(usage, "invalid --sidecar-names '%s'", arg);
+		o->sidecar_names[n] = NULL;
+		return 0;
+	}
 	default:
 		/* getopt already printed what was wrong with it. */
 		if (usage)

@@ -9,9 +9,13 @@
 #include "escape.h"
 #include "event_fmt.h"
 #include "log.h"
+#include "owner.h"
 #include "util.h"
 
 struct event_fmt {
+	struct owner_resolver *owners;
+	struct owner_info last;		/* owner of the previous event: runs repeat */
+	bool have_last;
 	struct cgroup_cache *cgroups;	/* NULL without cgroup v2 */
 	const char *mount;
 	char filter[4096];
@@ -41,6 +45,9 @@ struct event_fmt *event_fmt_new(const struct common_opts *o)
 		log_warn("failed to allocate formatter");
 		return NULL;
 	}
+	f->owners = owner_resolver_new(o->host_root, o->sidecar_names[0] ? o->sidecar_names : NULL);
+	if (!f->owners)
+		log_warnx("failed to set up owner attribution: names unknown");
 	if (o->cgroup2[0]) {
 		f->mount = o->cgroup2;
 		f->cgroups = cgroup_cache_new(o->cgroup2);
@@ -55,6 +62,7 @@ void event_fmt_free(struct event_fmt *f)
 	if (!f)
 		return;
 	cgroup_cache_free(f->cgroups);
+	owner_resolver_free(f->owners);
 	free(f);
 }
 
@@ -85,6 +93,24 @@ static const char *cgroup_path(struct event_fmt *f, const struct pb_event *e)
 	return p ? p : "";
 }
 
+/* Owner of E, resolved through the resolver's caches. */
+static const struct owner_info *owner_of(struct event_fmt *f, const struct pb_event *e)
+{
+	struct owner_info *o = &f->last;
+
+	if (f->have_last && o->cgroup_id == e->owner.cgroup_id && o->netns == e->owner.netns &&
+	    o->tgid == e->owner.tgid && !strncmp(o->comm, e->owner.comm, sizeof(o->comm)))
+		return o;
+	memset(o, 0, sizeof(*o));
+	if (f->owners)
+		owner_resolve(f->owners, e->owner.cgroup_id, e->owner.netns, e->owner.tgid,
+			      e->owner.comm, o);
+	else
+		snprintf(o->display, sizeof(o->display), "%.*s", PB_COMM_LEN, e->owner.comm);
+	f->have_last = true;
+	return o;
+}
+
 bool event_fmt_in_cgroup(struct event_fmt *f, const struct pb_event *e, const char *path)
 {
 	const char *p = cgroup_path(f, e);
@@ -98,7 +124,8 @@ bool event_fmt_in_cgroup(struct event_fmt *f, const struct pb_event *e, const ch
 void event_fmt_text(struct event_fmt *f, const struct pb_event *e, FILE *out)
 {
 	char sa[ADDR_STRLEN], da[ADDR_STRLEN], eb[16], comm[4 * PB_COMM_LEN + 1], cg[1024];
-	char clock[32], extra[64] = "";
+	char clock[32], extra[64] = "", who[4 * PB_DISPLAY_LEN + 1];
+	const struct owner_info *ow = owner_of(f, e);
 	uint64_t wall = mono_to_wall_ns(e->ts_ns);
 	time_t secs = wall / 1000000000ULL;
 	struct tm tm;
@@ -108,6 +135,7 @@ void event_fmt_text(struct event_fmt *f, const struct pb_event *e, FILE *out)
 	strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
 	esc_mem(ESC_TERM, comm, sizeof(comm), e->owner.comm, strnlen(e->owner.comm, PB_COMM_LEN));
 	esc_term(cg, sizeof(cg), cgroup_path(f, e));
+	esc_term(who, sizeof(who), ow->display);
 	switch (e->type) {
 	case PB_EV_CONNECT_FAILED:
 	case PB_EV_BIND_FAILED:
@@ -121,9 +149,11 @@ void event_fmt_text(struct event_fmt *f, const struct pb_event *e, FILE *out)
 			 e->duration_ns / 1e9, e->tw_ns / 1e9);
 		break;
 	}
-	fprintf(out, "%s.%03u %-14s pid %-7u %-16s netns %u cgroup %s  %s%s%s:%u -> %s%s%s:%u%s\n",
-		clock, (unsigned)(wall / 1000000 % 1000), event_type_name(e->type), e->owner.tgid,
-		comm, e->owner.netns, cg[0] ? cg : "?", sfmt ? "[" : "",
+	fprintf(out, "%s.%03u %-14s %s%s pid %u %s netns %u cgroup %llu %s  %s%s%s:%u -> %s%s%s:%u%s\n",
+		clock, (unsigned)(wall / 1000000 % 1000), event_type_name(e->type), who,
+		ow->role == PB_ROLE_SIDECAR ? " (sidecar)" : "", e->owner.tgid,
+		comm, e->owner.netns, (unsigned long long)e->owner.cgroup_id, cg[0] ? cg : "?",
+		sfmt ? "[" : "",
 		addr_fmt(e->family, e->saddr, sa, sizeof(sa)), sfmt ? "]" : "", e->sport,
 		sfmt ? "[" : "", addr_fmt(e->family, e->daddr, da, sizeof(da)), sfmt ? "]" : "",
 		e->dport, extra);
@@ -144,6 +174,7 @@ void event_fmt_json(struct event_fmt *f, const struct pb_event *e, FILE *out)
 	struct json_object *o = json_object_new_object();
 	char a[ADDR_STRLEN], eb[16];
 	const char *cg = cgroup_path(f, e);
+	const struct owner_info *ow = owner_of(f, e);
 
 	json_object_object_add(o, "type", json_object_new_string(event_type_name(e->type)));
 	json_object_object_add(o, "ts_ns", json_object_new_uint64(mono_to_wall_ns(e->ts_ns)));
@@ -154,6 +185,11 @@ void event_fmt_json(struct event_fmt *f, const struct pb_event *e, FILE *out)
 	json_object_object_add(o, "cgroup_id", json_object_new_uint64(e->owner.cgroup_id));
 	add_str(o, "cgroup", cg, strlen(cg));
 	json_object_object_add(o, "netns", json_object_new_int64(e->owner.netns));
+	add_str(o, "namespace", ow->namespace, strlen(ow->namespace));
+	add_str(o, "pod", ow->pod, strlen(ow->pod));
+	add_str(o, "container", ow->container, strlen(ow->container));
+	json_object_object_add(o, "role", json_object_new_string(pb_role_name(ow->role)));
+	add_str(o, "owner", ow->display, strlen(ow->display));
 	json_object_object_add(o, "saddr", json_object_new_string(
 						   addr_fmt(e->family, e->saddr, a, sizeof(a))));
 	json_object_object_add(o, "sport", json_object_new_int(e->sport));
