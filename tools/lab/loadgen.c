@@ -716,7 +716,8 @@ int main(int argc, char **argv)
 	/* parse */
 	parse_args(argc, argv);
 	request_len = (size_t)snprintf(request, sizeof(request),
-				       "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: portburn-lab-loadgen\r\n%s\r\n",
+				       "GET %s HTTP/1.1\r\nHost: %s\r\n"
+				       "User-Agent: portburn-lab-loadgen\r\n%s\r\n",
 				       o.path, o.target_str,
 				       o.close_by == CLOSE_SERVER ? "Connection: close\r\n" : "");
 	if (o.mode == MODE_HOLD) { /* every held connection needs a slot */
