@@ -74,7 +74,7 @@ i=0
 for n in $SIZES; do
 	i=$((i + 1))
 	elapsed=$(($(date +%s) - START))
-	need=$((n / RATE * 3 + 15))
+	need=$((n / RATE * 2 + 15))
 	if [ $((elapsed + need)) -gt "$BUDGET" ]; then
 		printf '%s\tskipped\t-\t-\t-\t-\t-\tneeds ~%ss, %ss of the %ss budget left\n' \
 			"$n" "$need" $((BUDGET - elapsed)) "$BUDGET" >>"$RUN/mem.table"
@@ -90,7 +90,7 @@ for n in $SIZES; do
 		args=($PB_CMD)
 		if [ -n "$HAVE_MAX_SOCKS" ] && [ "$n" -gt $((DEFAULT_MAX_SOCKS * 9 / 10)) ]; then
 			max_socks=$DEFAULT_MAX_SOCKS
-			while [ "$max_socks" -lt $((n + n / 8)) ]; do max_socks=$((max_socks * 2)); done
+			while [ "$max_socks" -lt "$n" ]; do max_socks=$((max_socks * 2)); done
 			args+=(--max-socks "$max_socks")
 		fi
 		before=$(bpf_map_ids)

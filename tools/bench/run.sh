@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.." || exit 1
 source tools/bench/lib.sh
 need_root
 
-declare -A CAP=([overhead]=240 [zeroloss]=60 [memory]=180 [snapshot]=90)
+declare -A CAP=([overhead]=270 [zeroloss]=45 [memory]=200 [snapshot]=60)
 BENCHES=("$@")
 [ ${#BENCHES[@]} -gt 0 ] || BENCHES=(overhead zeroloss memory snapshot)
 # The memory benchmark skips sizes that would not fit in its share.
