@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# Verdicts of the kernel-facing checks (used by checks.sh, run with jq -n -r).
-# Inputs: $ev = portburn trace --json output, one item per line, each already
-# parsed (a line that is not a JSON object arrives as {"__bad": LINE});
-# $facts = what pbvm-conn did, one object per scenario; $mode = the hook mode
-# portburn must be in. Output: one line per scenario,
-# "NAME<TAB>PASS" or "NAME<TAB>FAIL<TAB>problem; problem; ...".
+# Verdicts of the kernel-facing checks (used by checks.sh, run with jq -n -R -r).
+# Inputs: lines of portburn trace --json output (a line that is not JSON
+# becomes {"__bad": LINE}); $facts = what pbvm-conn did, one object per
+# scenario; $mode = the hook mode portburn must be in. Output: one line per
+# scenario, "NAME<TAB>PASS" or "NAME<TAB>FAIL<TAB>problem; problem; ...".
+
+[inputs | select(length > 0) | (fromjson? // {"__bad": .})] as $ev |
 
 def num: if type == "string" then (tonumber? // .) else . end;
 
@@ -17,7 +18,8 @@ def events_of($f):
 
 def of_type($t): map(select(.type == $t));
 
-def describe: "\(.type) \(.saddr):\(.sport)->\(.daddr):\(.dport) pid=\(.pid) comm=\(.comm) "
+def hostport($a; $p): if ($a | tostring | test(":")) then "[\($a)]:\($p)" else "\($a):\($p)" end;
+def describe: "\(.type) \(hostport(.saddr; .sport))->\(hostport(.daddr; .dport)) pid=\(.pid) comm=\(.comm) "
 	+ "cgroup_id=\(.cgroup_id) netns=\(.netns)"
 	+ (if has("errno") then " errno=\(.errno)" else "" end);
 
@@ -27,27 +29,40 @@ def exact_ports($f; $what):
 	| if $got == $want then []
 	  else ["\($what): source ports \($got | tostring), want exactly \($want | tostring)"] end;
 
+# Input: the events that break a rule. Output: [] or one problem, with how
+# many broke it and the first of them.
+def problem($total; $rule):
+	if length == 0 then []
+	else ["\(length) of \($total) \($rule), e.g. \(.[0] | describe)"] end;
+
 # Owner recorded when the connection opened, carried to every later event.
 def owner($f; $what):
-	map(select((.pid | num) != $f.pid or .comm != $f.comm or (.netns | num) != $f.netns
-		   or ($f.cgroup_id != null and (.cgroup_id | num) != $f.cgroup_id))
-	    | "\($what) misattributed: \(describe); want pid=\($f.pid) comm=\($f.comm) "
-	      + "cgroup_id=\($f.cgroup_id) netns=\($f.netns)");
+	length as $n
+	| map(select((.pid | num) != $f.pid or .comm != $f.comm or (.netns | num) != $f.netns
+		     or ($f.cgroup_id != null and (.cgroup_id | num) != $f.cgroup_id)))
+	| problem($n; "\($what) misattributed (want pid=\($f.pid) comm=\($f.comm) "
+		      + "cgroup_id=\($f.cgroup_id) netns=\($f.netns))");
 
 def addrs($f; $what):
-	map(select(.daddr != $f.daddr or .saddr != $f.daddr)
-	    | "\($what) has wrong addresses: \(describe); want \($f.daddr) both ends");
+	length as $n | map(select(.daddr != $f.daddr or .saddr != $f.daddr))
+	| problem($n; "\($what) with wrong addresses (want \($f.daddr) both ends)");
 
 def daddr($f; $what):
-	map(select(.daddr != $f.daddr) | "\($what) has wrong daddr: \(describe)");
+	length as $n | map(select(.daddr != $f.daddr))
+	| problem($n; "\($what) with wrong daddr (want \($f.daddr))");
 
-# fentry/kprobe mode: TIME_WAIT must come from tcp_time_wait itself. The event's
-# "hook" names the path ("tcp_time_wait", or PB_HOOK_TIME_WAIT = 6).
-def tw_hook($what):
+# fentry/kprobe mode: TIME_WAIT must come from tcp_time_wait itself, port
+# exhaustion from inet_hash_connect's return. The event's "hook" names the path
+# that produced it (enum pb_hook: its name, or its number).
+def from_hook($re; $fn; $what):
 	if $mode == "fentry" or $mode == "kprobe" then
-		map(select((.hook | tostring | test("time_wait|^6$")) | not)
-		    | "\($what) not from tcp_time_wait in \($mode) mode (hook=\(.hook // "missing"))")
+		length as $n | map(select((.hook | tostring | test($re)) | not))
+		| problem($n; "\($what) not from \($fn) in \($mode) mode "
+			      + "(hook=\(.[0].hook // "missing"))")
 	else [] end;
+def tw_hook($what): from_hook("time_wait|^6$"; "tcp_time_wait"; $what);
+# EADDRNOTAVAIL from the return of inet_hash_connect (PB_HOOK_HASH_CONNECT = 4).
+def hash_hook($what): from_hook("hash_connect|^4$"; "inet_hash_connect"; $what);
 
 def errnos($want; $n; $what):
 	if length != $n or any(.[]; .errno != $want) then
@@ -56,8 +71,9 @@ def errnos($want; $n; $what):
 	else [] end;
 
 def durations($what):
-	map(select((.duration_ns | num | type) != "number" or (.duration_ns | num) <= 0)
-	    | "\($what) without a positive duration_ns: \(describe)");
+	length as $n
+	| map(select((.duration_ns | num | type) != "number" or (.duration_ns | num) <= 0))
+	| problem($n; "\($what) without a positive duration_ns");
 
 # Client closes first: every client port ends in TIME_WAIT, entered while the
 # server runs; a close event, if the tracer also emits one, keeps the owner.
@@ -81,7 +97,7 @@ def server_closes($f):
 	  + ($c | addrs($f; "connect"))
 	  + ($x | exact_ports($f; "close")) + ($x | owner($f; "close"))
 	  + ($x | addrs($f; "close")) + ($x | durations("close"))
-	  + ($t | map("time_wait on the side that did not close first: \(describe)"));
+	  + ($t | problem($t | length; "time_wait on the side that did not close first"));
 
 # ip_local_port_range of 10 ports, 15 attempts: 10 connect, 5 EADDRNOTAVAIL.
 def exhaust($f):
@@ -89,7 +105,8 @@ def exhaust($f):
 	| ($e | of_type("connect")) as $c | ($e | of_type("connect_failed")) as $k
 	| ($c | exact_ports($f; "connect")) + ($c | owner($f; "connect"))
 	  + ($k | errnos("EADDRNOTAVAIL"; $f.errors | length; "connect_failed"))
-	  + ($k | owner($f; "connect_failed")) + ($k | daddr($f; "connect_failed"));
+	  + ($k | owner($f; "connect_failed")) + ($k | daddr($f; "connect_failed"))
+	  + ($k | hash_hook("connect_failed"));
 
 def refused($f):
 	events_of($f) as $e

@@ -2,13 +2,16 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Build the guest's initramfs (an uncompressed newc cpio: nothing to inflate
 # under TCG): busybox-static, guest/init, checks.sh + checks.jq, pbvm-conn,
-# portburn and jq with every library ldd lists and the dynamic loader.
-# Usage: tests/vm/mkinitramfs.sh OUT.cpio PORTBURN PBVM_CONN
+# portburn and jq with every library ldd lists and the dynamic loader, and
+# each kernel's config as /boot/config-<release>, as on an installed Debian
+# system (libbpf reads it for __kconfig externs).
+# Usage: tests/vm/mkinitramfs.sh OUT.cpio PORTBURN PBVM_CONN [KERNEL_DIR...]
 set -eu
 
 out=${1:?usage: mkinitramfs.sh OUT.cpio PORTBURN PBVM_CONN}
 portburn=${2:?}
 conn=${3:?}
+shift 3
 here=$(cd "$(dirname "$0")" && pwd)
 jq=$(command -v jq || true)
 
@@ -40,6 +43,10 @@ add_dynamic() { # binary name
 }
 add_dynamic "$portburn" portburn
 add_dynamic "$jq" jq
+for kdir in "$@"; do
+	mkdir -p "$root/boot"
+	cp -L "$kdir/config" "$root/boot/config-$(cat "$kdir/release")"
+done
 chmod 755 "$root/init" "$root/pbvm/checks.sh"
 
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$out.tmp"

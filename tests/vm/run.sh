@@ -61,7 +61,10 @@ done
 
 # --- one initramfs for every guest
 if [ -n "$booted" ] && [ -n "$modes" ]; then
-	if ! "$vm/mkinitramfs.sh" "$out/initramfs.cpio" "$portburn" "$conn"; then
+	kdirs=
+	for k in $booted; do kdirs="$kdirs $(cat "$out/$k.kdir")"; done
+	# shellcheck disable=SC2086 # a list of directories without blanks
+	if ! "$vm/mkinitramfs.sh" "$out/initramfs.cpio" "$portburn" "$conn" $kdirs; then
 		say "FAIL: cannot build the initramfs"
 		exit 1
 	fi
@@ -101,7 +104,7 @@ results() { # log label modes
 		PASS) line PASS "$2" "$m" ;;
 		FAIL) line FAIL "$2" "$m" "$(grep "^PBVM CHECK $m [^ ]* FAIL" "$1" |
 			cut -d' ' -f4 | tr '\n' ' ')"
-			grep -E "^PBVM (CHECK $m [^ ]* FAIL|LOG)" "$1" | sed 's/^/    /' | head -n 20 ;;
+			grep -E "^PBVM (CHECK $m [^ ]* FAIL|LOG $m )" "$1" | sed 's/^/    /' | head -n 25 ;;
 		*) line FAIL "$2" "$m" "no result (guest crashed or timed out, see $1)" ;;
 		esac
 	done
