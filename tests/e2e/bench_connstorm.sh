@@ -8,6 +8,7 @@
 # waits are for states, with generous bounds that only turn a hang into a
 # failure.
 set -u
+# shellcheck source=tools/bench/lib.sh
 source "$(dirname "$0")/../../tools/bench/lib.sh"
 need_root
 

@@ -325,7 +325,7 @@ int main(int argc, char **argv)
 	unsigned int lo, hi;
 	uint64_t v;
 	long ncpu;
-	int c;
+	int c, ret;
 
 	opterr = 0;
 	if (argc > 1 && !strcmp(argv[1], "serve")) {
@@ -391,11 +391,10 @@ int main(int argc, char **argv)
 		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 		o.threads = ncpu > 0 && ncpu <= 1024 ? ncpu : 1;
 	}
-	if (serve) {
-		if (!have_d)
-			o.seconds = 0;
-		return cs_server_run(&o);
-	}
+	if (serve && !have_d)
+		o.seconds = 0;
+	if (serve)
+		goto run;
 	if (!have_r)
 		o.requests = o.mode == CS_KEEPALIVE ? 1000 : o.mode == CS_HOLD ? 0 : 1;
 	if (o.mode == CS_SERVER_CLOSE && !o.requests)
@@ -404,5 +403,8 @@ int main(int argc, char **argv)
 		usage_error("-m hold sends no requests: drop -r");
 	if (o.mode == CS_HOLD && !o.count)
 		o.count = 1000;
-	return cs_client_run(&o);
+run:
+	ret = serve ? cs_server_run(&o) : cs_client_run(&o);
+	free(o.targets);
+	return ret;
 }

@@ -77,10 +77,12 @@ static int send_all(int fd, const void *buf, size_t len)
 static int recv_len(int fd, long len)
 {
 	static __thread char buf[65536];
+	size_t want;
 	ssize_t n;
 
 	while (len) {
-		n = recv(fd, buf, len > 0 && len < (long)sizeof(buf) ? (size_t)len : sizeof(buf), 0);
+		want = len > 0 && len < (long)sizeof(buf) ? (size_t)len : sizeof(buf);
+		n = recv(fd, buf, want, 0);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -10,11 +10,13 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH_DIR/../.." && pwd)
 BUILD=${BENCH_BUILD:-$ROOT/build/bench}
 CONNSTORM=$BUILD/connstorm
+# shellcheck disable=SC2034 # used by the scripts that source this file
 EMPTY_LOADER=$BUILD/empty_loader
 PORTBURN=${PORTBURN:-$ROOT/portburn}
 TCPLIFE=${TCPLIFE:-}
 # Rows for run.sh's table: section, figure, measured, goal, verdict (tab separated).
 RESULTS=${BENCH_RESULTS:-}
+# shellcheck disable=SC2034
 CLK_TCK=$(getconf CLK_TCK)
 
 # Client side 198.18.0.1, server side 198.18.0.2 (+ extra server addresses):
@@ -217,10 +219,8 @@ bpf_prog_ids() {
 
 # Sum of run_time_ns and run_cnt over the given program ids (needs
 # kernel.bpf_stats_enabled=1 to count).
-bpf_prog_stats() { # ids...
-	local ids
-	ids=$(printf '%s,' "$@")
-	bpftool prog show -j 2>/dev/null | jq -r --arg ids "${ids%,}" '
+bpf_prog_stats() { # "id id ..."
+	bpftool prog show -j 2>/dev/null | jq -r --arg ids "$(printf '%s' "$*" | tr -s ' \n' ',')" '
 		($ids | split(",") | map(select(. != "") | tonumber)) as $want
 		| [.[] | select(.id as $i | $want | index($i))]
 		| "\(map(.run_time_ns // 0) | add // 0) \(map(.run_cnt // 0) | add // 0)"'
@@ -272,10 +272,12 @@ portburn_final_count() { # errfile word
 
 # Until the process holds a BPF link (for tools that print no ready line).
 wait_bpf_link() { # pid secs
-	local i
+	local i fd
 	for ((i = 0; i < $2 * 20; i++)); do
 		kill -0 "$1" 2>/dev/null || return 1
-		ls -l "/proc/$1/fd" 2>/dev/null | grep -qE 'bpf[-_]link' && return 0
+		for fd in /proc/"$1"/fd/*; do
+			[[ $(readlink "$fd" 2>/dev/null) == *bpf[-_]link* ]] && return 0
+		done
 		sleep 0.05
 	done
 	return 1
@@ -299,8 +301,8 @@ result() { # section figure measured goal verdict
 	return 0
 }
 
-median() { # numbers...
-	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+median() { # numbers on stdin, one a line
+	grep -E '^-?[0-9.e+-]+$' | sort -g | awk '{ v[NR] = $1 } END {
 		if (NR == 0) { print "n/a"; exit }
 		if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }

@@ -11,6 +11,7 @@
 # Env: BENCH_MEM_SIZES ("10000 100000 1000000"), BENCH_MEM_BUDGET seconds (300):
 # a size that would not finish within the budget is skipped and says so.
 set -u
+# shellcheck source=tools/bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 need_root
 
@@ -36,10 +37,8 @@ bpf_map_ids() {
 	bpftool map show -j 2>/dev/null | jq -r '.[].id' | sort
 }
 
-maps_memlock() { # ids...
-	local ids
-	ids=$(printf '%s,' "$@")
-	bpftool map show -j 2>/dev/null | jq -r --arg ids "${ids%,}" '
+maps_memlock() { # "id id ..."
+	bpftool map show -j 2>/dev/null | jq -r --arg ids "$(printf '%s' "$*" | tr -s ' \n' ',')" '
 		($ids | split(",") | map(select(. != "") | tonumber)) as $want
 		| [.[] | select(.id as $i | $want | index($i)) | .bytes_memlock // 0] | add // 0'
 }
@@ -57,14 +56,15 @@ wait_idle() { # pid secs
 
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
-PB_CMD=
+PB_ARGS=()
 if portburn_exists; then
 	if "$PORTBURN" serve --help >/dev/null 2>&1; then
-		PB_CMD="serve --listen 127.0.0.1:$((40000 + $$ % 20000))"
+		PB_ARGS=(serve --listen "127.0.0.1:$((40000 + $$ % 20000))")
 	else
-		PB_CMD="trace --json"
+		PB_ARGS=(trace --json)
 	fi
 fi
+PB_CMD=${PB_ARGS[*]}
 HAVE_MAX_SOCKS=
 portburn_exists && "$PORTBURN" trace --help 2>&1 | grep -q -- --max-socks && HAVE_MAX_SOCKS=1
 
@@ -74,7 +74,7 @@ i=0
 for n in $SIZES; do
 	i=$((i + 1))
 	elapsed=$(($(date +%s) - START))
-	need=$((n / RATE * 2 + 15))
+	need=$((n * 2 / RATE + 15))
 	if [ $((elapsed + need)) -gt "$BUDGET" ]; then
 		printf '%s\tskipped\t-\t-\t-\t-\t-\tneeds ~%ss, %ss of the %ss budget left\n' \
 			"$n" "$need" $((BUDGET - elapsed)) "$BUDGET" >>"$RUN/mem.table"
@@ -87,7 +87,7 @@ for n in $SIZES; do
 	rss=n/a hwm=n/a maps=n/a untracked=n/a max_socks=-
 	pb=
 	if [ -n "$PB_CMD" ]; then
-		args=($PB_CMD)
+		args=("${PB_ARGS[@]}")
 		if [ -n "$HAVE_MAX_SOCKS" ] && [ "$n" -gt $((DEFAULT_MAX_SOCKS * 9 / 10)) ]; then
 			max_socks=$DEFAULT_MAX_SOCKS
 			while [ "$max_socks" -lt "$n" ]; do max_socks=$((max_socks * 2)); done
@@ -103,14 +103,14 @@ for n in $SIZES; do
 	t0=$(date +%s.%N)
 	hold_start "mem$i-hold" "$n" "$SERVER_ADDRS" "$PORTS" 3600
 	hold_wait "mem$i-hold" $((n / 2000 + 60)) || log "connstorm did not hold all $n connections"
-	held=$HELD
+	held=${HELD:-0}
 	rate=$(awk -v n="$held" -v t0="$t0" -v t1="$(date +%s.%N)" 'BEGIN { printf "%d", n / (t1 - t0) }')
 	[ "${rate:-0}" -gt 0 ] && RATE=$rate
 	if [ -n "$pb" ]; then
 		wait_idle "$pb" 30
 		rss=$(mib "$(proc_rss_kb "$pb")")
 		hwm=$(mib "$(awk '/^VmHWM:/ { print $2 }' "/proc/$pb/status")")
-		maps=$(mib $(($(maps_memlock $map_ids) / 1024)))
+		maps=$(mib $(($(maps_memlock "$map_ids") / 1024)))
 	fi
 	hold_stop
 	if [ -n "$pb" ]; then

@@ -14,6 +14,7 @@
 #      BENCH_SECONDS per run (3), BENCH_THREADS (2), BENCH_REQUESTS per
 #      connection (0: connect and close, the top rate).
 set -u
+# shellcheck source=tools/bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 need_root
 
@@ -104,9 +105,9 @@ bpf_pass() { # cfg
 	before=$(bpf_prog_ids)
 	start_tracer "$cfg" "$name" || return 1
 	ids=$(comm -13 <(echo "$before") <(bpf_prog_ids) | tr '\n' ' ')
-	read -r ns0 cnt0 <<<"$(bpf_prog_stats $ids)"
+	read -r ns0 cnt0 <<<"$(bpf_prog_stats "$ids")"
 	storm "$name" 2
-	read -r ns1 cnt1 <<<"$(bpf_prog_stats $ids)"
+	read -r ns1 cnt1 <<<"$(bpf_prog_stats "$ids")"
 	stop_pid "$TR_PID" INT 30
 	conns=$(json_num "$RUN/$name.json" connected)
 	[ "${conns:-0}" -gt 0 ] || return 1
@@ -115,16 +116,17 @@ bpf_pass() { # cfg
 		>>"$RUN/bpfstats.tsv"
 }
 
-med_of() { median $(awk -v c="$1" '$1 == c { print $3 }' "$TSV") | awk '{ printf "%d\n", $1 + 0.5 }'; }
+med_of() { awk -v c="$1" '$1 == c { print $3 }' "$TSV" | median | awk '{ printf "%d\n", $1 + 0.5 }'; }
 
 # Paired with the baseline run of the same round (which cancels slow drift in
 # the machine's speed), median over rounds: the rate ratio in % ("ratio") or the
 # CPU added per connection in us ("added").
 paired() { # ratio|added cfg
-	median $(awk -v what="$1" -v c="$2" -v n="$NCPU" '
+	awk -v what="$1" -v c="$2" -v n="$NCPU" '
 		$1 == "base" { b[$2] = $3 } $1 == c { r[$2] = $3 }
 		END { for (k in r) if (b[k] > 0 && r[k] > 0)
-			print what == "ratio" ? 100 * r[k] / b[k] : n * 1e6 * (1 / r[k] - 1 / b[k]) }' "$TSV")
+			print what == "ratio" ? 100 * r[k] / b[k] : n * 1e6 * (1 / r[k] - 1 / b[k]) }' "$TSV" |
+		median
 }
 
 print_path_table() { # title

@@ -7,6 +7,7 @@
 # Usage: tools/bench/run.sh [overhead|zeroloss|memory|snapshot ...]
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=tools/bench/lib.sh
 source tools/bench/lib.sh
 need_root
 

@@ -7,6 +7,7 @@
 # right one); portburn sees the whole node.
 # Env: BENCH_SNAP_SOCKETS (50000), BENCH_SNAP_RUNS (3).
 set -u
+# shellcheck source=tools/bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 need_root
 
@@ -57,7 +58,7 @@ n_est=$(ip netns exec "$NS_C" ss -tanH state established | wc -l)
 for ((r = 0; r < RUNS; r++)); do
 	elapsed ss_pipeline
 done
-ss_time=$(median $(cat "$RUN/times"))
+ss_time=$(median <"$RUN/times")
 ss_lines=$(wc -l <"$RUN/ss.out")
 
 pb_time=n/a pb_note=
@@ -72,7 +73,7 @@ else
 		elapsed pb_snapshot || ok=0
 	done
 	if [ $ok = 1 ] && jq -e . "$RUN/snap.json" >/dev/null 2>&1; then
-		pb_time=$(median $(cat "$RUN/times"))
+		pb_time=$(median <"$RUN/times")
 		pb_note="$(stat -c %s "$RUN/snap.json") bytes of JSON"
 	else
 		pb_note="failed: $(tail -n 1 "$RUN/snap.err")"

@@ -9,6 +9,7 @@
 #   connect_failed         == connect failures
 # Env: BENCH_SECONDS (5), BENCH_THREADS (2).
 set -u
+# shellcheck source=tools/bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 need_root
 
