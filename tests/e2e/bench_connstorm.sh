@@ -30,7 +30,7 @@ wait_eq() { # want secs cmd...
 tw_count() { ip netns exec "$1" ss -tanH state time-wait | wc -l; }
 est_count() { ip netns exec "$1" ss -tanH state established | wc -l; }
 nstat_of() { # ns counter
-	ip netns exec "$1" nstat -az "$2" | awk -v c="$2" '$1 == c { print $2 }'
+	ip netns exec "$1" nstat -asz "$2" | awk -v c="$2" '$1 == c { print $2 }'
 }
 
 # Usage errors exit 2, before any network work.

@@ -147,7 +147,8 @@ static void accept_some(struct sworker *w, int lfd)
 				return;
 			cs_errs_add(&w->accept_failed, errno);
 			/* Out of descriptors or memory: back off instead of spinning. */
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM)
 				usleep(1000);
 			return;
 		}
