@@ -21,6 +21,7 @@
 #include <bpf/bpf_endian.h>
 #include "core_fixes.bpf.h"
 #include "portburn_event.h"
+#include "portburn_iter.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -527,6 +528,71 @@ SEC("kprobe/tcp_time_wait")
 int BPF_KPROBE(kprobe_tcp_time_wait, struct sock *sk, int state, int timeo)
 {
 	on_time_wait(sk, state, timeo);
+	return 0;
+}
+
+/* Snapshot and reconciliation: every TCP socket of the iterator's network
+ * namespace that holds a local port, with its owner when known. */
+SEC("iter/tcp")
+int iter_tcp(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct seq_file *seq = ctx->meta->seq;
+	struct pb_sock r = {};
+	__u8 state;
+
+	if (!skc)
+		return 0;
+	state = BPF_CORE_READ(skc, skc_state);
+	if (state == BPF_TCP_LISTEN || state == BPF_TCP_NEW_SYN_RECV || state == BPF_TCP_CLOSE)
+		return 0;
+	r.state = state;
+	r.family = BPF_CORE_READ(skc, skc_family);
+	r.netns = BPF_CORE_READ(skc, skc_net.net, ns.inum);
+	r.sport = BPF_CORE_READ(skc, skc_num);
+	r.dport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
+	if (r.family == AF_INET6) {
+		bpf_core_read(r.saddr, 16, &skc->skc_v6_rcv_saddr);
+		bpf_core_read(r.daddr, 16, &skc->skc_v6_daddr);
+	} else {
+		bpf_core_read(r.saddr, 4, &skc->skc_rcv_saddr);
+		bpf_core_read(r.daddr, 4, &skc->skc_daddr);
+	}
+	if (state == BPF_TCP_TIME_WAIT) {
+		struct tcp_timewait_sock *tw = bpf_skc_to_tcp_timewait_sock(skc);
+		long left;
+
+		if (tw) {
+			left = (long)(BPF_CORE_READ(tw, tw_sk.tw_timer.expires) -
+				      (unsigned long)bpf_jiffies64());
+			r.tw_remaining_ns = left > 0 ? jiffies_to_ns(left) : 0;
+		}
+	} else {
+		struct tcp_sock *tp = bpf_skc_to_tcp_sock(skc);
+		struct sock_rec *rec;
+		__u64 key;
+
+		if (!tp)
+			return 0;
+		key = (__u64)tp;
+		rec = bpf_map_lookup_elem(&socks, &key);
+		if (rec) {
+			r.owner = rec->owner;
+			r.conn_id = rec->conn_id;
+			r.flags |= PB_SOCK_TRACKED;
+		} else if (bpf_core_field_exists(tp->inet_conn.icsk_inet.sk.sk_cgrp_data.cgroup)) {
+			/* The socket's own cgroup (v2), set when it was created. */
+			struct cgroup *cg = BPF_CORE_READ(&tp->inet_conn.icsk_inet.sk,
+							  sk_cgrp_data.cgroup);
+
+			if (cg) {
+				r.owner.cgroup_id = BPF_CORE_READ(cg, kn, id);
+				r.owner.netns = r.netns;
+				r.flags |= PB_SOCK_CGROUP;
+			}
+		}
+	}
+	bpf_seq_write(seq, &r, sizeof(r));
 	return 0;
 }
 

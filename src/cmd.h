@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include "ledger.h"
 #include "tracer.h"
 
 struct common_opts {
@@ -13,6 +14,8 @@ struct common_opts {
 	char cgroup2[4096];		/* cgroup v2 mount, "" if none */
 	const char *sidecar_names[33];	/* --sidecar-names, NULL-terminated; [0] NULL = default */
 	char sidecar_buf[1024];
+	struct ledger_cfg ledger;	/* snapshot, serve, top */
+	uint64_t reconcile_s;		/* --reconcile, seconds */
 };
 
 /* Long options every subcommand accepts; their values start at 0x100. */
@@ -22,6 +25,10 @@ enum {
 	OPT_RING_SIZE,
 	OPT_MAX_SOCKS,
 	OPT_SIDECAR_NAMES,
+	OPT_CLUSTER_CIDR,
+	OPT_SNAT_BUDGET,
+	OPT_NODE,
+	OPT_RECONCILE,
 };
 #define COMMON_LONG_OPTS                                                   \
 	{ "mode", required_argument, NULL, OPT_MODE },                     \
@@ -30,6 +37,13 @@ enum {
 	{ "max-socks", required_argument, NULL, OPT_MAX_SOCKS },           \
 	{ "sidecar-names", required_argument, NULL, OPT_SIDECAR_NAMES },   \
 	{ "verbose", no_argument, NULL, 'v' }
+
+/* Options of the commands that keep a ledger (snapshot, serve, top). */
+#define LEDGER_LONG_OPTS                                                   \
+	{ "cluster-cidr", required_argument, NULL, OPT_CLUSTER_CIDR },     \
+	{ "snat-budget", required_argument, NULL, OPT_SNAT_BUDGET },       \
+	{ "node", required_argument, NULL, OPT_NODE }
+#define RECONCILE_LONG_OPT { "reconcile", required_argument, NULL, OPT_RECONCILE }
 
 void common_init(struct common_opts *o);
 /* Handle one common option (or an unknown one: usage error). 0 or 2. */
@@ -43,5 +57,6 @@ int usage_error(void (*usage)(FILE *), const char *fmt, ...)
 bool stop_requested(void);
 
 int cmd_trace(int argc, char **argv, struct common_opts *o);
+int cmd_snapshot(int argc, char **argv, struct common_opts *o);
 
 #endif

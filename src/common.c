@@ -29,6 +29,7 @@ void common_init(struct common_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->host_root = "/";
 	o->tracer.mode = PB_MODE_AUTO;
+	o->reconcile_s = 10;
 }
 
 void common_usage(FILE *f)
@@ -85,6 +86,28 @@ int common_opt(struct common_opts *o, int opt, const char *arg, void (*usage)(FI
 		if (parse_u64(arg, 1, 1ULL << 24, &v))
 			return usage_error(usage, "invalid --max-socks '%s' (1-16777216)", arg);
 		o->tracer.max_socks = v;
+		return 0;
+	case OPT_CLUSTER_CIDR:
+		if (o->ledger.n_cluster == LEDGER_MAX_CIDRS)
+			return usage_error(usage, "too many --cluster-cidr (max %d)", LEDGER_MAX_CIDRS);
+		if (cidr_parse(arg, &o->ledger.cluster[o->ledger.n_cluster]))
+			return usage_error(usage, "invalid --cluster-cidr '%s' (ADDR/PREFIX)", arg);
+		o->ledger.n_cluster++;
+		return 0;
+	case OPT_SNAT_BUDGET:
+		if (parse_u64(arg, 1, 65535 * 256, &v))
+			return usage_error(usage, "invalid --snat-budget '%s' (1-16776960)", arg);
+		o->ledger.snat_budget = v;
+		return 0;
+	case OPT_NODE:
+		if (!arg[0] || strlen(arg) > 253)
+			return usage_error(usage, "invalid --node '%s'", arg);
+		o->ledger.node = arg;
+		return 0;
+	case OPT_RECONCILE:
+		if (parse_u64(arg, 1, 3600, &v))
+			return usage_error(usage, "invalid --reconcile '%s' (1-3600 seconds)", arg);
+		o->reconcile_s = v;
 		return 0;
 	case OPT_SIDECAR_NAMES: {
 		size_t n = 0;

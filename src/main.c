@@ -9,7 +9,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: portburn [-v] [trace] [options]   (portburn COMMAND --help)\n"
 		   "commands:\n"
-		   "  trace      one line per connect, failure, close and TIME_WAIT\n");
+		   "  trace      one line per connect, failure, close and TIME_WAIT\n"
+		   "  snapshot   who holds which ports now, per destination, against capacity\n");
 }
 
 int main(int argc, char **argv)
@@ -19,6 +20,7 @@ int main(int argc, char **argv)
 		int (*fn)(int, char **, struct common_opts *);
 	} cmds[] = {
 		{ "trace", cmd_trace },
+		{ "snapshot", cmd_snapshot },
 	};
 	struct common_opts common;
 	const char *name;

@@ -22,6 +22,7 @@ struct tracer {
 	struct ring_buffer *rb;
 	struct bpf_link *links[MAX_LINKS];
 	int nlinks;
+	struct bpf_link *iter_link;	/* also in links[] */
 	int cg_fd;
 	enum pb_mode mode;
 	int drain_ms;
@@ -61,6 +62,7 @@ struct hook {
 	bool optional;	   /* a missing function disables only this program */
 	bool syscall_tp;   /* needs tracefs syscall events */
 	bool cgroup;	   /* attaches to the cgroup v2 root */
+	bool iter;	   /* the socket iterator: a link to create iterators from */
 };
 
 static struct bpf_program *hook_prog(struct portburn_bpf *s, int i, struct hook *h)
@@ -79,6 +81,7 @@ static struct bpf_program *hook_prog(struct portburn_bpf *s, int i, struct hook 
 		{ .mode = PB_MODE_KPROBE, .kfunc = "tcp_connect" },
 		{ .mode = PB_MODE_KPROBE, .kfunc = "tcp_time_wait" },
 		{ .mode = PB_MODE_TRACEPOINT, .cgroup = true },
+		{ .mode = PB_MODE_AUTO, .iter = true },
 	};
 	struct bpf_program *progs[] = {
 		s->progs.tp_inet_sock_set_state,
@@ -94,6 +97,7 @@ static struct bpf_program *hook_prog(struct portburn_bpf *s, int i, struct hook 
 		s->progs.kprobe_tcp_connect,
 		s->progs.kprobe_tcp_time_wait,
 		s->progs.sockops_tcp_connect,
+		s->progs.iter_tcp,
 	};
 	_Static_assert(sizeof(hooks) / sizeof(hooks[0]) == sizeof(progs) / sizeof(progs[0]),
 		       "one hook per program");
@@ -129,11 +133,17 @@ static bool kernel_has_func(const struct btf *vmlinux, const char *name)
 	return vmlinux && btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) > 0;
 }
 
-static void detach_all(struct tracer *t)
+static void destroy_links(struct tracer *t)
 {
 	for (int i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
 	t->nlinks = 0;
+	t->iter_link = NULL;
+}
+
+static void detach_all(struct tracer *t)
+{
+	destroy_links(t);
 	portburn_bpf__destroy(t->skel);
 	t->skel = NULL;
 }
@@ -218,6 +228,8 @@ static int try_mode(struct tracer *t, const struct tracer_opts *o, enum pb_mode 
 			log_debug("failed to attach %s: %s", bpf_program__name(p), strerror(-err));
 			return err;
 		}
+		if (h.iter)
+			t->iter_link = l;
 		t->links[t->nlinks++] = l;
 		log_debug("%s: attached %s", pb_mode_name(mode), bpf_program__name(p));
 	}
@@ -362,9 +374,7 @@ int tracer_poll(struct tracer *t)
 
 void tracer_stop(struct tracer *t)
 {
-	for (int i = 0; i < t->nlinks; i++)
-		bpf_link__destroy(t->links[i]);
-	t->nlinks = 0;
+	destroy_links(t);
 	/* Programs still running on another CPU finish before the links go. */
 	ring_buffer__consume(t->rb);
 }
@@ -386,7 +396,7 @@ uint64_t tracer_drops(const struct tracer *t, enum pb_drop what)
 	return sum;
 }
 
-struct portburn_bpf *tracer_skel(struct tracer *t)
+int tracer_iter_fd(const struct tracer *t)
 {
-	return t->skel;
+	return t->iter_link ? bpf_link__fd(t->iter_link) : -1;
 }

@@ -42,8 +42,9 @@ void tracer_stop(struct tracer *t);
 enum pb_mode tracer_mode(const struct tracer *t);
 /* Sum over CPUs of one drop counter (enum pb_drop). */
 uint64_t tracer_drops(const struct tracer *t, enum pb_drop what);
-/* fd of the socks map, for the iterator and the ledger. */
-struct portburn_bpf *tracer_skel(struct tracer *t);
+/* Link of the iter/tcp program: bpf_iter_create() on it walks the sockets of
+ * the calling thread's network namespace (see sockwalk.h). -1 once stopped. */
+int tracer_iter_fd(const struct tracer *t);
 
 const char *pb_mode_name(enum pb_mode m);
 int pb_mode_parse(const char *s, enum pb_mode *m);

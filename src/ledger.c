@@ -1,0 +1,838 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The port ledger. Three tables (uthash):
+ *   owners  (cgroup id, netns, comm)          -> resolved owner + counters
+ *   dests   (netns, family, saddr, daddr, dport) -> counts, per-owner counts
+ *   socks   (dest id, sport)                  -> state, owner, TIME_WAIT expiry
+ * Counts are kept incrementally, so a view costs one pass over dests and
+ * owners, plus one pass over sockets for TIME_WAIT expiry. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uthash.h>
+#include "ledger.h"
+#include "log.h"
+#include "owner.h"
+#include "sockwalk.h"
+#include "util.h"
+
+#define MAX_OWNERS 16384
+#define OWNER_ERRNOS 6
+
+enum sock_state { S_OPEN = 0, S_TW = 1 };
+
+/* How sure we are of an owner: better sources replace worse ones. */
+enum owner_quality { Q_NETNS = 0, Q_CGROUP = 1, Q_TRACKED = 2 };
+
+struct owner_key {
+	uint64_t cgroup_id;
+	uint32_t netns;
+	char comm[PB_COMM_LEN];
+	uint32_t pad;
+};
+
+struct owner_ent {
+	struct owner_key key;
+	UT_hash_handle hh;
+	struct owner_info info;
+	uint32_t open, tw;
+	uint64_t connects, failures, exhaustion;
+	uint64_t prev_connects, prev_failures;
+	struct {
+		int err;
+		uint64_t n;
+	} errs[OWNER_ERRNOS];
+	uint64_t last_used_ns;
+	int view_idx;			/* scratch while building a view */
+};
+
+struct dest_key {
+	uint32_t netns;
+	uint16_t family;
+	uint16_t dport;
+	uint8_t saddr[16];
+	uint8_t daddr[16];
+};
+
+struct dest_owner {
+	struct owner_ent *owner;
+	uint32_t open, tw;
+};
+
+struct dest_ent {
+	struct dest_key key;
+	UT_hash_handle hh;
+	uint32_t id;
+	uint32_t open, tw;
+	uint64_t opens, prev_opens;
+	uint64_t last_used_ns;
+	struct dest_owner *owners;
+	uint32_t n_owners, cap_owners;
+};
+
+struct sock_ent {
+	uint64_t key;			/* dest id << 16 | sport */
+	UT_hash_handle hh;
+	struct dest_ent *dest;
+	struct owner_ent *owner;
+	uint64_t tw_expire_ns;
+	uint32_t gen;
+	uint8_t state;
+	uint8_t quality;
+};
+
+struct ns_ent {
+	uint32_t netns;
+	UT_hash_handle hh;
+	struct netns_range range;
+};
+
+struct ledger {
+	struct ledger_cfg cfg;
+	char node[VIEW_NAME_LEN];
+	struct owner_resolver *resolver;
+	struct owner_ent *owners;
+	struct dest_ent *dests;
+	struct dest_ent **dest_by_id;	/* id -> dest, for nothing but lookups by sock key */
+	struct sock_ent *socks;
+	struct ns_ent *ns;
+	uint32_t host_netns;
+	uint32_t next_dest_id;
+	uint32_t gen;
+	uint64_t prev_view_ns;
+	struct ledger_stats st;
+	/* reconcile scratch */
+	uint64_t rec_now;
+	bool rec_initial;
+};
+
+/* ---- addresses and CIDRs ---- */
+
+static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+/* v4-mapped IPv6 -> IPv4, so a pool is one key whatever the socket family. */
+static void norm_addr(uint16_t *family, const uint8_t *in, uint8_t *out)
+{
+	memset(out, 0, 16);
+	if (*family == AF_INET6 && !memcmp(in, v4mapped, 12)) {
+		*family = AF_INET;
+		memcpy(out, in + 12, 4);
+	} else if (*family == AF_INET) {
+		memcpy(out, in, 4);
+	} else {
+		memcpy(out, in, 16);
+	}
+}
+
+int cidr_parse(const char *s, struct cidr *out)
+{
+	char buf[64], *slash;
+	uint64_t prefix;
+
+	memset(out, 0, sizeof(*out));
+	if (!s || strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (!slash)
+		return -EINVAL;
+	*slash = '\0';
+	if (inet_pton(AF_INET, buf, out->addr) == 1)
+		out->family = AF_INET;
+	else if (inet_pton(AF_INET6, buf, out->addr) == 1)
+		out->family = AF_INET6;
+	else
+		return -EINVAL;
+	if (parse_u64(slash + 1, 0, out->family == AF_INET ? 32 : 128, &prefix))
+		return -EINVAL;
+	out->prefix = prefix;
+	return 0;
+}
+
+bool cidr_contains(const struct cidr *c, int family, const uint8_t *addr)
+{
+	unsigned int full = c->prefix / 8, rest = c->prefix % 8;
+
+	if (c->family != family)
+		return false;
+	if (memcmp(c->addr, addr, full))
+		return false;
+	return !rest || ((c->addr[full] ^ addr[full]) & (0xff << (8 - rest))) == 0;
+}
+
+static bool is_loopback(int family, const uint8_t *a)
+{
+	static const uint8_t lo6[16] = { [15] = 1 };
+
+	return (family == AF_INET && a[0] == 127) || (family == AF_INET6 && !memcmp(a, lo6, 16));
+}
+
+/* ---- tables ---- */
+
+static struct owner_ent *owner_get(struct ledger *l, uint64_t cgroup_id, uint32_t netns,
+				   const char *comm, uint64_t now)
+{
+	struct owner_key k;
+	struct owner_ent *o;
+
+	memset(&k, 0, sizeof(k));
+	k.cgroup_id = cgroup_id;
+	k.netns = netns;
+	if (comm)
+		strncpy(k.comm, comm, sizeof(k.comm) - 1);
+	HASH_FIND(hh, l->owners, &k, sizeof(k), o);
+	if (o) {
+		o->last_used_ns = now;
+		return o;
+	}
+	if (HASH_COUNT(l->owners) >= MAX_OWNERS) {
+		/* Forget idle owners that hold nothing. */
+		struct owner_ent *x, *tmp;
+
+		HASH_ITER(hh, l->owners, x, tmp) {
+			if (!x->open && !x->tw && now - x->last_used_ns > 60000000000ULL) {
+				HASH_DEL(l->owners, x);
+				free(x);
+			}
+		}
+		if (HASH_COUNT(l->owners) >= MAX_OWNERS)
+			return NULL;
+	}
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return NULL;
+	o->key = k;
+	o->last_used_ns = now;
+	if (l->resolver) {
+		if (cgroup_id)
+			owner_resolve(l->resolver, cgroup_id, netns, 0, k.comm, &o->info);
+		/* The root cgroup or an unknown one says less than the netns. */
+		if (!cgroup_id || (!k.comm[0] && (o->info.kind == PB_KIND_ROOT ||
+						  o->info.kind == PB_KIND_UNKNOWN)))
+			owner_resolve_netns(l->resolver, netns, &o->info);
+	} else {
+		snprintf(o->info.display, sizeof(o->info.display), "%s", k.comm[0] ? k.comm : "?");
+	}
+	HASH_ADD(hh, l->owners, key, sizeof(k), o);
+	return o;
+}
+
+static struct dest_ent *dest_get(struct ledger *l, uint32_t netns, uint16_t family,
+				 const uint8_t *saddr, const uint8_t *daddr, uint16_t dport,
+				 uint64_t now)
+{
+	struct dest_key k;
+	struct dest_ent *d;
+
+	memset(&k, 0, sizeof(k));
+	k.netns = netns;
+	k.dport = dport;
+	k.family = family;
+	norm_addr(&k.family, saddr, k.saddr);
+	norm_addr(&family, daddr, k.daddr);
+	HASH_FIND(hh, l->dests, &k, sizeof(k), d);
+	if (d) {
+		d->last_used_ns = now;
+		return d;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->key = k;
+	d->id = ++l->next_dest_id;
+	d->last_used_ns = now;
+	HASH_ADD(hh, l->dests, key, sizeof(k), d);
+	return d;
+}
+
+static struct dest_owner *dest_owner(struct dest_ent *d, struct owner_ent *o)
+{
+	for (uint32_t i = 0; i < d->n_owners; i++)
+		if (d->owners[i].owner == o)
+			return &d->owners[i];
+	if (d->n_owners == d->cap_owners) {
+		uint32_t nc = d->cap_owners ? d->cap_owners * 2 : 2;
+		struct dest_owner *n = realloc(d->owners, nc * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		d->owners = n;
+		d->cap_owners = nc;
+	}
+	d->owners[d->n_owners] = (struct dest_owner){ .owner = o };
+	return &d->owners[d->n_owners++];
+}
+
+/* Add (+1) or remove (-1) a socket's share of every count. */
+static void account(struct sock_ent *s, int sign)
+{
+	struct dest_owner *dow = dest_owner(s->dest, s->owner);
+
+	if (s->state == S_TW) {
+		s->dest->tw += sign;
+		s->owner->tw += sign;
+		if (dow)
+			dow->tw += sign;
+	} else {
+		s->dest->open += sign;
+		s->owner->open += sign;
+		if (dow)
+			dow->open += sign;
+	}
+}
+
+static struct sock_ent *sock_find(struct ledger *l, struct dest_ent *d, uint16_t sport)
+{
+	uint64_t key = (uint64_t)d->id << 16 | sport;
+	struct sock_ent *s;
+
+	HASH_FIND(hh, l->socks, &key, sizeof(key), s);
+	return s;
+}
+
+static void sock_del(struct ledger *l, struct sock_ent *s)
+{
+	account(s, -1);
+	HASH_DEL(l->socks, s);
+	free(s);
+}
+
+/* Insert or update the socket (D, SPORT). */
+static struct sock_ent *sock_set(struct ledger *l, struct dest_ent *d, uint16_t sport,
+				 struct owner_ent *o, int quality, int state, uint64_t tw_expire)
+{
+	struct sock_ent *s = sock_find(l, d, sport);
+
+	if (s) {
+		account(s, -1);
+		if (quality >= s->quality) {
+			s->owner = o;
+			s->quality = quality;
+		}
+	} else {
+		if (HASH_COUNT(l->socks) >= l->cfg.max_socks) {
+			l->st.untracked++;
+			return NULL;
+		}
+		s = calloc(1, sizeof(*s));
+		if (!s) {
+			l->st.untracked++;
+			return NULL;
+		}
+		s->key = (uint64_t)d->id << 16 | sport;
+		s->dest = d;
+		s->owner = o;
+		s->quality = quality;
+		HASH_ADD(hh, l->socks, key, sizeof(s->key), s);
+	}
+	s->state = state;
+	s->tw_expire_ns = tw_expire;
+	s->gen = l->gen;
+	account(s, +1);
+	return s;
+}
+
+/* ---- life cycle ---- */
+
+struct ledger *ledger_new(const struct ledger_cfg *cfg, struct owner_resolver *owners)
+{
+	struct ledger *l = calloc(1, sizeof(*l));
+	char path[4096];
+	struct stat st;
+
+	if (!l)
+		return NULL;
+	l->cfg = *cfg;
+	if (!l->cfg.max_socks)
+		l->cfg.max_socks = 1u << 20;
+	if (!l->cfg.host_root)
+		l->cfg.host_root = "/";
+	l->resolver = owners;
+	if (cfg->node && cfg->node[0])
+		snprintf(l->node, sizeof(l->node), "%s", cfg->node);
+	else if (gethostname(l->node, sizeof(l->node) - 1))
+		strcpy(l->node, "unknown");
+	snprintf(path, sizeof(path), "%s/proc/1/ns/net",
+		 strcmp(l->cfg.host_root, "/") ? l->cfg.host_root : "");
+	if (!stat(path, &st))
+		l->host_netns = st.st_ino;
+	return l;
+}
+
+void ledger_free(struct ledger *l)
+{
+	struct sock_ent *s, *st;
+	struct dest_ent *d, *dt;
+	struct owner_ent *o, *ot;
+	struct ns_ent *n, *nt;
+
+	if (!l)
+		return;
+	HASH_ITER(hh, l->socks, s, st) {
+		HASH_DEL(l->socks, s);
+		free(s);
+	}
+	HASH_ITER(hh, l->dests, d, dt) {
+		HASH_DEL(l->dests, d);
+		free(d->owners);
+		free(d);
+	}
+	HASH_ITER(hh, l->owners, o, ot) {
+		HASH_DEL(l->owners, o);
+		free(o);
+	}
+	HASH_ITER(hh, l->ns, n, nt) {
+		HASH_DEL(l->ns, n);
+		free(n);
+	}
+	free(l);
+}
+
+void ledger_stats(const struct ledger *l, struct ledger_stats *st)
+{
+	*st = l->st;
+	st->socks = HASH_COUNT(l->socks);
+	st->dests = HASH_COUNT(l->dests);
+	st->owners = HASH_COUNT(l->owners);
+}
+
+uint32_t ledger_capacity(const struct ledger *l, uint32_t netns)
+{
+	struct ns_ent *n;
+
+	HASH_FIND(hh, l->ns, &netns, sizeof(netns), n);
+	return n ? n->range.capacity : 0;
+}
+
+/* ---- events ---- */
+
+static void count_failure(struct owner_ent *o, int err)
+{
+	int i;
+
+	o->failures++;
+	if (err == EADDRNOTAVAIL || err == EADDRINUSE)
+		o->exhaustion++;
+	for (i = 0; i < OWNER_ERRNOS && o->errs[i].err && o->errs[i].err != err; i++)
+		;
+	if (i == OWNER_ERRNOS)
+		i = OWNER_ERRNOS - 1; /* the last slot collects the rarest */
+	o->errs[i].err = o->errs[i].err ? o->errs[i].err : err;
+	o->errs[i].n++;
+}
+
+void ledger_event(struct ledger *l, const struct pb_event *e, uint64_t now)
+{
+	struct owner_ent *o;
+	struct dest_ent *d;
+	struct sock_ent *s;
+
+	o = owner_get(l, e->owner.cgroup_id, e->owner.netns, e->owner.comm, now);
+	if (!o)
+		return;
+	d = dest_get(l, e->owner.netns, e->family, e->saddr, e->daddr, e->dport, now);
+	if (!d)
+		return;
+	switch (e->type) {
+	case PB_EV_CONNECT:
+		o->connects++;
+		d->opens++;
+		sock_set(l, d, e->sport, o, Q_TRACKED, S_OPEN, 0);
+		break;
+	case PB_EV_CONNECT_FAILED:
+	case PB_EV_BIND_FAILED:
+		count_failure(o, e->err);
+		if (e->sport && (s = sock_find(l, d, e->sport)))
+			sock_del(l, s);
+		break;
+	case PB_EV_CLOSE:
+		if ((s = sock_find(l, d, e->sport)))
+			sock_del(l, s);
+		break;
+	case PB_EV_TIME_WAIT:
+		sock_set(l, d, e->sport, o, Q_TRACKED, S_TW, now + e->tw_ns);
+		break;
+	}
+}
+
+/* ---- reconciliation ---- */
+
+static void rec_ns(void *ctx, const struct netns_range *r)
+{
+	struct ledger *l = ctx;
+	struct ns_ent *n;
+
+	HASH_FIND(hh, l->ns, &r->netns, sizeof(r->netns), n);
+	if (!n) {
+		n = calloc(1, sizeof(*n));
+		if (!n)
+			return;
+		n->netns = r->netns;
+		HASH_ADD(hh, l->ns, netns, sizeof(n->netns), n);
+	}
+	n->range = *r;
+}
+
+static void rec_sock(void *ctx, const struct netns_range *r, const struct pb_sock *k)
+{
+	struct ledger *l = ctx;
+	struct owner_ent *o;
+	struct dest_ent *d;
+	struct sock_ent *s;
+	int quality, state = k->state == 6 /* TCP_TIME_WAIT */ ? S_TW : S_OPEN;
+	uint64_t now = l->rec_now;
+
+	/* Only ephemeral ports: accepted sockets share their listener's port. */
+	if (!(k->flags & PB_SOCK_TRACKED) && (k->sport < r->lo || k->sport > r->hi))
+		return;
+	d = dest_get(l, k->netns, k->family, k->saddr, k->daddr, k->dport, now);
+	if (!d)
+		return;
+	s = sock_find(l, d, k->sport);
+	if (k->flags & PB_SOCK_TRACKED) {
+		quality = Q_TRACKED;
+		o = owner_get(l, k->owner.cgroup_id, k->owner.netns, k->owner.comm, now);
+	} else if (k->flags & PB_SOCK_CGROUP) {
+		quality = Q_CGROUP;
+		o = owner_get(l, k->owner.cgroup_id, k->netns, NULL, now);
+	} else {
+		quality = Q_NETNS;
+		o = owner_get(l, 0, k->netns, NULL, now);
+	}
+	if (!o)
+		return;
+	if (s) {
+		/* Keep the owner we know from the connect unless the kernel knows better. */
+		if (quality < s->quality)
+			o = s->owner;
+	} else if (!l->rec_initial) {
+		l->st.drift_added++;
+	}
+	sock_set(l, d, k->sport, o, quality, state,
+		 state == S_TW ? now + k->tw_remaining_ns : 0);
+}
+
+int ledger_reconcile(struct ledger *l, int iter_fd, uint64_t now, bool initial)
+{
+	struct sockwalk_stats ws;
+	struct sock_ent *s, *tmp;
+	int err;
+
+	if (iter_fd < 0)
+		return -EBADF;
+	l->gen++;
+	l->rec_now = now;
+	l->rec_initial = initial;
+	err = sockwalk(iter_fd, l->cfg.host_root, rec_ns, rec_sock, l, &ws);
+	if (err)
+		return err;
+	HASH_ITER(hh, l->socks, s, tmp) {
+		if (s->gen == l->gen)
+			continue;
+		/* TIME_WAIT that ran out on its own is not drift. */
+		if (!initial && !(s->state == S_TW && s->tw_expire_ns <= now + 1000000000ULL))
+			l->st.drift_removed++;
+		sock_del(l, s);
+	}
+	l->st.reconciles++;
+	log_debug("reconciled: %u namespaces (%u not entered), %lu sockets walked, %u tracked",
+		  ws.netns_seen, ws.netns_failed, ws.socks, HASH_COUNT(l->socks));
+	return 0;
+}
+
+/* ---- the view ---- */
+
+static int push(void **arr, size_t *n, size_t *cap, size_t size)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		void *na = realloc(*arr, nc * size);
+
+		if (!na)
+			return -ENOMEM;
+		*arr = na;
+		*cap = nc;
+	}
+	memset((char *)*arr + *n * size, 0, size);
+	return (*n)++;
+}
+
+/* Owners of one container are grouped: by namespace/pod/container/role on
+ * Kubernetes, by display name elsewhere. */
+static bool same_view_owner(const struct view_owner *v, const struct owner_info *i)
+{
+	return !strcmp(v->namespace_, i->namespace) && !strcmp(v->pod, i->pod) &&
+	       !strcmp(v->container, i->container) && v->role == (enum view_role)i->role &&
+	       (i->pod[0] || !strcmp(v->display, i->display));
+}
+
+static const char *pod_name(const struct owner_info *i)
+{
+	return i->pod[0] ? i->pod : i->display;
+}
+
+void view_free(struct view *v)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < v->n_dests; i++)
+		free(v->dests[i].owners);
+	for (size_t i = 0; i < v->n_snat; i++) {
+		free(v->snat[i].pods);
+		free(v->snat[i].pod_in_use);
+	}
+	free(v->owners);
+	free(v->pods);
+	free(v->dests);
+	free(v->snat);
+	free(v->failures);
+	memset(v, 0, sizeof(*v));
+}
+
+static int find_pod(struct view *v, const struct owner_info *i)
+{
+	for (size_t p = 0; p < v->n_pods; p++)
+		if (!strcmp(v->pods[p].namespace_, i->namespace) &&
+		    !strcmp(v->pods[p].pod, pod_name(i)))
+			return p;
+	return -1;
+}
+
+int ledger_view(struct ledger *l, struct view *v, uint64_t now)
+{
+	size_t cap_o = 0, cap_p = 0, cap_d = 0, cap_s = 0, cap_f = 0;
+	double dt = l->prev_view_ns && now > l->prev_view_ns ? (now - l->prev_view_ns) / 1e9 : 0;
+	struct sock_ent *s, *stmp;
+	struct dest_ent *d, *dtmp;
+	struct owner_ent *o, *otmp;
+	uint32_t host_cap = ledger_capacity(l, l->host_netns);
+	uint32_t budget = l->cfg.snat_budget ? l->cfg.snat_budget : host_cap ? host_cap : 28232;
+	int idx;
+
+	memset(v, 0, sizeof(*v));
+	snprintf(v->node, sizeof(v->node), "%s", l->node);
+	v->ts_ns = mono_to_wall_ns(now);
+
+	/* TIME_WAIT that has run out. */
+	HASH_ITER(hh, l->socks, s, stmp) {
+		if (s->state == S_TW && s->tw_expire_ns && s->tw_expire_ns <= now) {
+			l->st.tw_expired++;
+			sock_del(l, s);
+		}
+	}
+
+	/* Owners -> containers -> pods. */
+	HASH_ITER(hh, l->owners, o, otmp) {
+		struct owner_info *i = &o->info;
+		struct view_owner *vo = NULL;
+
+		o->view_idx = -1;
+		if (!o->open && !o->tw && !o->connects && !o->failures)
+			continue;
+		if (l->resolver && !i->names_known && i->source != PB_SRC_NONE && o->key.cgroup_id)
+			owner_resolve(l->resolver, o->key.cgroup_id, o->key.netns, 0, o->key.comm, i);
+		for (size_t k = 0; k < v->n_owners; k++)
+			if (same_view_owner(&v->owners[k], i))
+				vo = &v->owners[k];
+		if (!vo) {
+			if ((idx = push((void **)&v->owners, &v->n_owners, &cap_o, sizeof(*vo))) < 0)
+				goto nomem;
+			vo = &v->owners[idx];
+			snprintf(vo->namespace_, sizeof(vo->namespace_), "%s", i->namespace);
+			snprintf(vo->pod, sizeof(vo->pod), "%.*s", VIEW_NAME_LEN - 1, pod_name(i));
+			snprintf(vo->container, sizeof(vo->container), "%s", i->container);
+			snprintf(vo->display, sizeof(vo->display), "%s", i->display);
+			vo->role = (enum view_role)i->role;
+			vo->worst_dest = -1;
+		}
+		o->view_idx = vo - v->owners;
+		vo->open += o->open;
+		vo->time_wait += o->tw;
+		vo->in_use += o->open + o->tw;
+		vo->connects_total += o->connects;
+		vo->failures_total += o->failures;
+		vo->failures_eaddrnotavail += o->exhaustion;
+		if (dt > 0) {
+			vo->connects_per_s += (o->connects - o->prev_connects) / dt;
+			vo->failures_per_s += (o->failures - o->prev_failures) / dt;
+		}
+		o->prev_connects = o->connects;
+		o->prev_failures = o->failures;
+		for (int k = 0; k < OWNER_ERRNOS && o->errs[k].err; k++) {
+			struct view_failure *f = NULL;
+			char eb[16];
+
+			for (size_t j = 0; j < v->n_failures; j++)
+				if (v->failures[j].owner == o->view_idx &&
+				    v->failures[j].errno_name[0] &&
+				    !strcmp(v->failures[j].errno_name,
+					    errno_name(o->errs[k].err, eb, sizeof(eb))))
+					f = &v->failures[j];
+			if (!f) {
+				if ((idx = push((void **)&v->failures, &v->n_failures, &cap_f,
+						sizeof(*f))) < 0)
+					goto nomem;
+				f = &v->failures[idx];
+				f->owner = o->view_idx;
+				snprintf(f->errno_name, sizeof(f->errno_name), "%s",
+					 errno_name(o->errs[k].err, eb, sizeof(eb)));
+			}
+			f->total += o->errs[k].n;
+		}
+	}
+	for (size_t k = 0; k < v->n_owners; k++) {
+		struct view_owner *vo = &v->owners[k];
+		struct view_pod *vp = NULL;
+
+		for (size_t p = 0; p < v->n_pods; p++)
+			if (!strcmp(v->pods[p].namespace_, vo->namespace_) &&
+			    !strcmp(v->pods[p].pod, vo->pod))
+				vp = &v->pods[p];
+		if (!vp) {
+			if ((idx = push((void **)&v->pods, &v->n_pods, &cap_p, sizeof(*vp))) < 0)
+				goto nomem;
+			vp = &v->pods[idx];
+			snprintf(vp->namespace_, sizeof(vp->namespace_), "%s", vo->namespace_);
+			snprintf(vp->pod, sizeof(vp->pod), "%s", vo->pod);
+			vp->worst_dest = -1;
+		}
+		vp->open += vo->open;
+		vp->time_wait += vo->time_wait;
+		vp->in_use += vo->in_use;
+		vp->connects_total += vo->connects_total;
+		vp->failures_total += vo->failures_total;
+		vp->connects_per_s += vo->connects_per_s;
+		vp->failures_per_s += vo->failures_per_s;
+	}
+
+	/* Destinations with sockets; SNAT sums. */
+	HASH_ITER(hh, l->dests, d, dtmp) {
+		struct view_dest *vd;
+		uint32_t capacity;
+
+		if (!d->open && !d->tw) {
+			/* Idle pools are forgotten after a minute. */
+			if (now - d->last_used_ns > 60000000000ULL) {
+				HASH_DEL(l->dests, d);
+				free(d->owners);
+				free(d);
+			}
+			continue;
+		}
+		if ((idx = push((void **)&v->dests, &v->n_dests, &cap_d, sizeof(*vd))) < 0)
+			goto nomem;
+		vd = &v->dests[idx];
+		vd->netns = d->key.netns;
+		vd->family = d->key.family;
+		vd->dport = d->key.dport;
+		memcpy(vd->saddr, d->key.saddr, 16);
+		memcpy(vd->daddr, d->key.daddr, 16);
+		vd->open = d->open;
+		vd->time_wait = d->tw;
+		vd->in_use = d->open + d->tw;
+		capacity = ledger_capacity(l, d->key.netns);
+		vd->capacity = capacity ? capacity : host_cap ? host_cap : 28232;
+		vd->utilization = (double)vd->in_use / vd->capacity;
+		vd->forecast_s = -1;
+		vd->opens_per_s = dt > 0 ? (d->opens - d->prev_opens) / dt : 0;
+		d->prev_opens = d->opens;
+		vd->owners = calloc(d->n_owners ? d->n_owners : 1, sizeof(*vd->owners));
+		if (!vd->owners)
+			goto nomem;
+		for (uint32_t k = 0; k < d->n_owners; k++) {
+			struct dest_owner *dow = &d->owners[k];
+			struct view_dest_owner *x = NULL;
+
+			if (!dow->open && !dow->tw)
+				continue;
+			for (size_t j = 0; j < vd->n_owners; j++)
+				if (vd->owners[j].owner == dow->owner->view_idx)
+					x = &vd->owners[j];
+			if (!x) {
+				x = &vd->owners[vd->n_owners++];
+				x->owner = dow->owner->view_idx;
+			}
+			x->open += dow->open;
+			x->time_wait += dow->tw;
+			x->in_use += dow->open + dow->tw;
+			if (x->owner >= 0) {
+				struct view_owner *vo = &v->owners[x->owner];
+				int p = find_pod(v, &dow->owner->info);
+
+				if (vd->utilization > vo->worst_utilization || vo->worst_dest < 0) {
+					vo->worst_utilization = vd->utilization;
+					vo->worst_dest = idx;
+				}
+				if (p >= 0 && (vd->utilization > v->pods[p].worst_utilization ||
+					       v->pods[p].worst_dest < 0)) {
+					v->pods[p].worst_utilization = vd->utilization;
+					v->pods[p].worst_dest = idx;
+				}
+			}
+		}
+		/* Node SNAT view: pod namespaces to destinations outside the cluster. */
+		if (d->key.netns != l->host_netns && !is_loopback(d->key.family, d->key.daddr)) {
+			bool inside = false;
+			struct view_snat *sn = NULL;
+
+			for (size_t c = 0; c < l->cfg.n_cluster; c++)
+				inside |= cidr_contains(&l->cfg.cluster[c], d->key.family, d->key.daddr);
+			if (inside)
+				continue;
+			for (size_t j = 0; j < v->n_snat; j++)
+				if (v->snat[j].family == d->key.family && v->snat[j].dport == d->key.dport &&
+				    !memcmp(v->snat[j].daddr, d->key.daddr, 16))
+					sn = &v->snat[j];
+			if (!sn) {
+				if ((idx = push((void **)&v->snat, &v->n_snat, &cap_s, sizeof(*sn))) < 0)
+					goto nomem;
+				sn = &v->snat[idx];
+				sn->family = d->key.family;
+				sn->dport = d->key.dport;
+				memcpy(sn->daddr, d->key.daddr, 16);
+				sn->budget = budget;
+			}
+			sn->in_use += d->open + d->tw;
+			for (uint32_t k = 0; k < d->n_owners; k++) {
+				struct dest_owner *dow = &d->owners[k];
+				int p = find_pod(v, &dow->owner->info);
+				size_t q;
+
+				if (p < 0 || (!dow->open && !dow->tw))
+					continue;
+				for (q = 0; q < sn->n_pods && sn->pods[q] != p; q++)
+					;
+				if (q == sn->n_pods) {
+					int *np = realloc(sn->pods, (q + 1) * sizeof(int));
+					uint32_t *nu;
+
+					if (!np)
+						goto nomem;
+					sn->pods = np;
+					nu = realloc(sn->pod_in_use, (q + 1) * sizeof(uint32_t));
+					if (!nu)
+						goto nomem;
+					sn->pod_in_use = nu;
+					sn->pods[q] = p;
+					sn->pod_in_use[q] = 0;
+					sn->n_pods++;
+				}
+				sn->pod_in_use[q] += dow->open + dow->tw;
+			}
+		}
+	}
+	for (size_t j = 0; j < v->n_snat; j++)
+		v->snat[j].utilization = (double)v->snat[j].in_use / v->snat[j].budget;
+	v->reconcile_drift_total = l->st.drift_added + l->st.drift_removed;
+	v->untracked_total = l->st.untracked;
+	l->prev_view_ns = now;
+	return 0;
+nomem:
+	view_free(v);
+	return -ENOMEM;
+}
