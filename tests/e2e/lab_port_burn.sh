@@ -21,8 +21,11 @@ check "neighbour got no EADDRNOTAVAIL" [ "$(result "$out" neighbour_eaddrnotavai
 # every one inside the tight range, and the pod still cannot connect there.
 # (the victim closed first: each socket reaches TIME_WAIT once the server's FIN
 # is back, so the last ones may need a moment)
-check "victim holds 50 TIME_WAIT sockets to 203.0.113.10:80" \
-	eventually socks_are -eq 50 "$victim" time-wait dst 203.0.113.10 dport = :80
+if ! eventually socks_are -eq 50 "$victim" time-wait dst 203.0.113.10 dport = :80; then
+	ip netns exec "$victim" ss -Htan dst 203.0.113.10 | awk '{ print $1 }' | sort | uniq -c >&2
+	fail "victim holds 50 TIME_WAIT sockets to 203.0.113.10:80"
+fi
+ok "victim holds 50 TIME_WAIT sockets to 203.0.113.10:80"
 tw=$(ip netns exec "$victim" ss -Htan state time-wait dst 203.0.113.10 dport = :80)
 bad=$(awk '{ n = split($3, a, ":"); p = a[n]; if (p < 40000 || p > 40049) print }' <<<"$tw")
 check "every victim source port is in 40000-40049" [ -z "$bad" ]

@@ -44,11 +44,11 @@ check() {
 	ok "$what"
 }
 
-# Runs "$@" until it succeeds, every 20 ms, for at most 5 s: for effects that
+# Runs "$@" until it succeeds, every 20 ms, for at most 10 s: for effects that
 # trail the event (a socket reaches TIME_WAIT once the peer's FIN is back).
 eventually() {
 	local i
-	for ((i = 0; i < 250; i++)); do
+	for ((i = 0; i < 500; i++)); do
 		"$@" && return 0
 		sleep 0.02
 	done
