@@ -114,8 +114,8 @@ fi
 scenario() { # name helper-args...
 	name=$1
 	shift
-	if "$conn" ${cgdir:+-c "$cgdir"} "$@" >"$work/$name.facts" 2>"$work/$name.err"; then
-		jq -c --arg n "$name" '. + {name: $n}' "$work/$name.facts" >>"$work/facts"
+	if "$conn" ${cgdir:+-c "$cgdir"} -n "$name" "$@" >"$work/$name.facts" 2>"$work/$name.err"; then
+		cat "$work/$name.facts" >>"$work/facts"
 	else
 		report "$name" FAIL "pbvm-conn $* failed: $(head -c 300 "$work/$name.err")"
 	fi

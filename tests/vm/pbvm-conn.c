@@ -3,7 +3,8 @@
  * namespace of its own (so it runs the same in the VM guest and on the host).
  * Built static: the guest has busybox and nothing else.
  *
- * Options: -c CGROUP_DIR, -6 (IPv6 loopback), -p PORT (listener port, 5000).
+ * Options: -c CGROUP_DIR, -6 (IPv6 loopback), -p PORT (listener port, 5000),
+ * -n NAME (the "name" in the facts, default the scenario).
  *
  *   pbvm-conn [-c CGROUP_DIR] [-6] conns N client|server
  *	N connections to a listener in a forked server process ("pbvm-srv");
@@ -47,6 +48,7 @@
 static int v6;
 static int listen_port = 5000; /* -p: a port per scenario tells their events apart */
 static const char *cgroup_dir;
+static const char *name; /* -n: the scenario's name in the facts */
 
 static void die(const char *fmt, ...)
 {
@@ -62,7 +64,7 @@ static void die(const char *fmt, ...)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: pbvm-conn [-c CGROUP_DIR] [-6] [-p PORT] conns N client|server | "
+	fprintf(stderr, "usage: pbvm-conn [-c CGROUP_DIR] [-6] [-p PORT] [-n NAME] conns N client|server | "
 			"exhaust PORTS N | refused | hold N\n");
 	exit(2);
 }
@@ -239,7 +241,7 @@ static void facts_print(const struct facts *f)
 {
 	int i;
 
-	printf("{\"scenario\":\"%s\",\"pid\":%d,\"comm\":\"pbvm-cli\",\"netns\":%lu,", f->scenario,
+	printf("{\"name\":\"%s\",\"scenario\":\"%s\",\"pid\":%d,\"comm\":\"pbvm-cli\",\"netns\":%lu,", name ? name : f->scenario, f->scenario,
 	       (int)getpid(), inode_of("/proc/self/ns/net"));
 	if (cgroup_dir)
 		printf("\"cgroup_id\":%lu,", inode_of(cgroup_dir));
@@ -371,8 +373,9 @@ int main(int argc, char **argv)
 {
 	int opt;
 
-	while ((opt = getopt(argc, argv, "+c:6p:")) != -1) {
+	while ((opt = getopt(argc, argv, "+c:6p:n:")) != -1) {
 		switch (opt) {
+		case 'n': name = optarg; break;
 		case 'c': cgroup_dir = optarg; break;
 		case 'p': listen_port = parse_num(optarg, 1024, 32767); break;
 		case '6': v6 = 1; break;

@@ -45,6 +45,14 @@ for f in "$portburn" "$conn"; do
 done
 command -v qemu-system-x86_64 >/dev/null || { say "FAIL: qemu-system-x86_64 missing (package qemu-system-x86)"; exit 1; }
 
+# --- the judge first: if checks.jq cannot tell right from wrong, stop here
+if ! "$vm/selftest.sh" >"$out/selftest.log" 2>&1; then
+	grep -v '^ok' "$out/selftest.log"
+	say "FAIL: the checks' self-test failed (tests/vm/selftest.sh)"
+	exit 1
+fi
+say "checks self-test: $(grep -c '^ok' "$out/selftest.log") cases ok"
+
 # --- kernels (downloaded once, then cached in tests/vm/cache)
 failed=0
 booted=
@@ -92,24 +100,28 @@ if [ -n "$host_modes" ]; then
 fi
 wait
 
-# --- results: one line per kernel and mode
+# --- results: why each failed mode failed, then one line per kernel and mode
+# (last, so that the tail of the log that tests/run.sh shows holds them all)
+: >"$out/summary"
 line() { # PASS|FAIL kernel mode [why]
-	printf '%s %-34s %-10s %s\n' "$1" "$2" "$3" "${4:-}"
+	printf '%s %-34s %-10s %s\n' "$1" "$2" "$3" "${4:-}" >>"$out/summary"
 	[ "$1" = PASS ] || failed=1
 }
 results() { # log label modes
 	for m in $3; do
-		r=$(sed -n "s/^PBVM RESULT $m \(PASS\|FAIL\).*/\1/p" "$1" | tail -n 1)
+		r=$(sed -n "s/^PBVM RESULT $m \(PASS\|FAIL\)\(.*\)/\1\2/p" "$1" | tail -n 1)
 		case $r in
-		PASS) line PASS "$2" "$m" ;;
-		FAIL) line FAIL "$2" "$m" "$(grep "^PBVM CHECK $m [^ ]* FAIL" "$1" |
-			cut -d' ' -f4 | tr '\n' ' ')"
-			grep -E "^PBVM (CHECK $m [^ ]* FAIL|LOG $m )" "$1" | sed 's/^/    /' | head -n 25 ;;
+		PASS*) line PASS "$2" "$m" "${r#PASS }" ;;
+		FAIL*)
+			line FAIL "$2" "$m" "$(grep "^PBVM CHECK $m [^ ]* FAIL" "$1" |
+				cut -d' ' -f4 | tr '\n' ' ')"
+			echo "$2 $m:"
+			grep "^PBVM CHECK $m [^ ]* FAIL" "$1" | cut -c1-600 | sed 's/^/    /'
+			grep "^PBVM LOG $m " "$1" | tail -n 8 | cut -c1-300 | sed 's/^/    /' ;;
 		*) line FAIL "$2" "$m" "no result (guest crashed or timed out, see $1)" ;;
 		esac
 	done
 }
-echo
 for k in $booted; do
 	tr -d '\r' <"$out/$k.serial" >"$out/$k.log" 2>/dev/null
 	rc=- secs=-
@@ -123,5 +135,7 @@ done
 if [ -n "$host_modes" ]; then
 	results "$out/host.log" "$(uname -r)(host)" "$host_modes"
 fi
-say "matrix done in $(($(now) - t0))s"
+echo
+cat "$out/summary"
+say "matrix done in $(($(now) - t0))s: $(grep -c '^PASS' "$out/summary") passed, $(grep -c '^FAIL' "$out/summary") failed"
 exit $failed
