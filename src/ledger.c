@@ -211,9 +211,8 @@ static struct owner_ent *owner_get(struct ledger *l, uint64_t cgroup_id, uint32_
 	if (l->resolver) {
 		if (cgroup_id)
 			owner_resolve(l->resolver, cgroup_id, netns, 0, k.comm, &o->info);
-		/* The root cgroup or an unknown one says less than the netns. */
-		if (!cgroup_id || (!k.comm[0] && (o->info.kind == PB_KIND_ROOT ||
-						  o->info.kind == PB_KIND_UNKNOWN)))
+		/* The root cgroup (no process name either) says less than the netns. */
+		if (!cgroup_id || (!k.comm[0] && o->info.kind == PB_KIND_ROOT))
 			owner_resolve_netns(l->resolver, netns, &o->info);
 	} else {
 		snprintf(o->info.display, sizeof(o->info.display), "%s", k.comm[0] ? k.comm : "?");

@@ -139,5 +139,8 @@ stop_trace() {
 	TRACE_RC=$?
 }
 
+# jq_true FILTER FILE: the filter yields true.
+jq_true() { jq -e "$1" "$2" >/dev/null; }
+
 # events JQ_FILTER: count trace events matching a jq filter.
 events() { jq -c "select($1)" "$T/trace.json" | wc -l; }
