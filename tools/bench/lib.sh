@@ -245,7 +245,7 @@ portburn_start() { # name args...
 	portburn_exists || return 1
 	bg_start "$name" "$PORTBURN" "$@"
 	PB_PID=$BG_PID
-	if ! wait_line "$RUN/$name.err" 'portburn: ready' 60 "$PB_PID"; then
+	if ! wait_line "$RUN/$name.err" 'portburn: ready' 30 "$PB_PID"; then
 		log "portburn $* did not become ready: $(tail -n 3 "$RUN/$name.err" | tr '\n' ' ')"
 		stop_pid "$PB_PID" KILL 5
 		return 1
