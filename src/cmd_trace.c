@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <json-c/json.h>
 #include "cmd.h"
+#include "detect.h"
+#include "engine.h"
 #include "event_fmt.h"
 #include "log.h"
 #include "tracer.h"
@@ -23,23 +26,44 @@ struct trace_ctx {
 	uint64_t seen, printed;
 };
 
-static int on_event(void *arg, const struct pb_event *e)
+static void on_event(void *arg, const struct pb_event *e)
 {
 	struct trace_ctx *c = arg;
 
 	c->seen++;
 	if (c->pid && e->owner.tgid != c->pid)
-		return 0;
+		return;
 	if (c->dport && e->dport != c->dport)
-		return 0;
+		return;
 	if (c->cgroup && !event_fmt_in_cgroup(c->fmt, e, c->cgroup))
-		return 0;
+		return;
 	c->printed++;
 	if (c->json)
 		event_fmt_json(c->fmt, e, stdout);
 	else
 		event_fmt_text(c->fmt, e, stdout);
-	return 0;
+}
+
+/* Alerts are not filtered by --pid/--cgroup: they are about pools and pods. */
+static void on_alert(void *arg, const struct alert *a)
+{
+	struct trace_ctx *c = arg;
+	char buf[1024];
+
+	if (c->dport && a->dest.family && a->dest.dport != c->dport)
+		return;
+	if (c->json) {
+		struct json_object *o = detect_alert_json(a, mono_to_wall_ns(a->ts_ns));
+
+		fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							JSON_C_TO_STRING_NOSLASHESCAPE),
+		      stdout);
+		fputc('\n', stdout);
+		json_object_put(o);
+	} else {
+		detect_alert_text(a, buf, sizeof(buf));
+		printf("%s\n", buf);
+	}
 }
 
 static void usage(FILE *f)
@@ -61,7 +85,8 @@ int cmd_trace(int argc, char **argv, struct common_opts *common)
 		{ 0 },
 	};
 	struct trace_ctx c = { .common = common };
-	struct tracer *t = NULL;
+	struct engine *eng = NULL;
+	struct tracer *t;
 	uint64_t duration = 0, deadline = 0;
 	int opt, err, ret = 1;
 
@@ -107,17 +132,19 @@ int cmd_trace(int argc, char **argv, struct common_opts *common)
 		goto out;
 	if (c.cgroup && event_fmt_set_cgroup_filter(c.fmt, &c.cgroup))
 		goto out;
-	/* Set up: load and attach, in the best mode the kernel allows. */
-	t = tracer_new(&common->tracer, on_event, &c);
-	if (!t)
+	/* Set up: load and attach, in the best mode the kernel allows; the
+	 * ledger and detectors behind it give the alerts. */
+	eng = engine_new(common, on_event, on_alert, &c);
+	if (!eng)
 		goto out;
+	t = engine_tracer(eng);
 	log_info("ready (mode %s)", pb_mode_name(tracer_mode(t)));
 	if (duration)
 		deadline = mono_ns() + duration * 1000000000ULL;
 
 	/* Run: drain until a signal or the deadline. */
 	while (!stop_requested()) {
-		err = tracer_poll(t);
+		err = engine_poll(eng);
 		if (err < 0 && err != -EINTR) {
 			errno = -err;
 			log_warn("failed to read events");
@@ -138,7 +165,7 @@ int cmd_trace(int argc, char **argv, struct common_opts *common)
 		 (unsigned long long)tracer_drops(t, PB_DROP_SOCKS_FULL));
 	ret = 0;
 out:
-	tracer_free(t);
+	engine_free(eng);
 	event_fmt_free(c.fmt);
 	return ret;
 }

@@ -96,6 +96,8 @@ struct ledger {
 	struct ledger_cfg cfg;
 	char node[VIEW_NAME_LEN];
 	struct owner_resolver *resolver;
+	ledger_event_hook hook;
+	void *hook_ctx;
 	struct owner_ent *owners;
 	struct dest_ent *dests;
 	struct dest_ent **dest_by_id;	/* id -> dest, for nothing but lookups by sock key */
@@ -400,6 +402,12 @@ void ledger_stats(const struct ledger *l, struct ledger_stats *st)
 	st->owners = HASH_COUNT(l->owners);
 }
 
+void ledger_set_hook(struct ledger *l, ledger_event_hook fn, void *ctx)
+{
+	l->hook = fn;
+	l->hook_ctx = ctx;
+}
+
 uint32_t ledger_capacity(const struct ledger *l, uint32_t netns)
 {
 	struct ns_ent *n;
@@ -456,6 +464,19 @@ void ledger_event(struct ledger *l, const struct pb_event *e, uint64_t now)
 	case PB_EV_TIME_WAIT:
 		sock_set(l, d, e->sport, o, Q_TRACKED, S_TW, now + e->tw_ns);
 		break;
+	}
+	if (l->hook) {
+		struct ledger_event_info i = { .e = e, .owner = &o->info,
+					       .dest_in_use = d->open + d->tw };
+		struct ns_ent *n;
+
+		HASH_FIND(hh, l->ns, &d->key.netns, sizeof(d->key.netns), n);
+		if (n) {
+			i.capacity = n->range.capacity;
+			i.range_lo = n->range.lo;
+			i.range_hi = n->range.hi;
+		}
+		l->hook(l->hook_ctx, &i);
 	}
 }
 

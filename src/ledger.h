@@ -40,7 +40,19 @@ struct ledger_stats {
 	uint64_t tw_expired;
 };
 
+/* What an event did, for the detectors: called by ledger_event() after the
+ * ledger applied it. */
+struct ledger_event_info {
+	const struct pb_event *e;
+	const struct owner_info *owner;
+	uint32_t dest_in_use;		/* the event's pool after it */
+	uint32_t capacity;		/* of its namespace, 0 unknown */
+	uint16_t range_lo, range_hi;
+};
+typedef void (*ledger_event_hook)(void *ctx, const struct ledger_event_info *i);
+
 struct ledger *ledger_new(const struct ledger_cfg *cfg, struct owner_resolver *owners);
+void ledger_set_hook(struct ledger *l, ledger_event_hook fn, void *ctx);
 void ledger_free(struct ledger *l);
 void ledger_event(struct ledger *l, const struct pb_event *e, uint64_t now_ns);
 /* Walk the kernel's sockets and make the ledger match them. INITIAL: what is

@@ -372,6 +372,11 @@ int tracer_poll(struct tracer *t)
 	return n + m;
 }
 
+int tracer_poll_nowait(struct tracer *t)
+{
+	return ring_buffer__consume(t->rb);
+}
+
 void tracer_stop(struct tracer *t)
 {
 	destroy_links(t);

@@ -37,6 +37,8 @@ void tracer_free(struct tracer *t);
 /* Waits up to the drain interval, then drains everything queued. Returns the
  * number of events handled, or a negative errno (-EINTR on a signal). */
 int tracer_poll(struct tracer *t);
+/* Drain what is queued without waiting. */
+int tracer_poll_nowait(struct tracer *t);
 /* Detach every program and drain what they sent: counters are final after. */
 void tracer_stop(struct tracer *t);
 enum pb_mode tracer_mode(const struct tracer *t);
