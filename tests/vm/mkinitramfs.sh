@@ -29,7 +29,7 @@ mkdir -p "$root/bin" "$root/pbvm/bin" "$root/lib64" "$root/lib/x86_64-linux-gnu"
 
 cp /bin/busybox "$root/bin/busybox"
 cp "$here/guest/init" "$root/init"
-cp "$here/checks.sh" "$here/checks.jq" "$root/pbvm/"
+cp "$here/checks.sh" "$here/checks.jq" "$here/snapshot.jq" "$root/pbvm/"
 cp "$conn" "$root/pbvm/bin/pbvm-conn"
 
 # A dynamically linked binary and its libraries, at the paths ldd resolves.

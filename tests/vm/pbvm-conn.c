@@ -15,8 +15,9 @@
  *	connect() calls fail with EADDRNOTAVAIL.
  *   pbvm-conn [-c CGROUP_DIR] refused
  *	one connect() to a port nobody listens on: ECONNREFUSED.
- *   pbvm-conn [-c CGROUP_DIR] hold N
- *	N connections held open until stdin reaches EOF.
+ *   pbvm-conn [-c CGROUP_DIR] hold N TW
+ *	TW connections left in TIME_WAIT, then N connections held open until
+ *	stdin reaches EOF.
  *
  * The client (this process, comm "pbvm-cli") joins CGROUP_DIR after the server
  * is forked. Once everything is done it prints one JSON line of facts on
@@ -65,7 +66,7 @@ static void die(const char *fmt, ...)
 static void usage(void)
 {
 	fprintf(stderr, "usage: pbvm-conn [-c CGROUP_DIR] [-6] [-p PORT] [-n NAME] conns N client|server | "
-			"exhaust PORTS N | refused | hold N\n");
+			"exhaust PORTS N | refused | hold N TW\n");
 	exit(2);
 }
 
@@ -233,6 +234,7 @@ struct facts {
 	const char *scenario;
 	int dport;
 	int sports[MAX_CONNS], nsports;
+	int *tw_sports, ntw_sports;
 	const char *errors[MAX_CONNS];
 	int nerrors;
 };
@@ -251,6 +253,9 @@ static void facts_print(const struct facts *f)
 	       v6 ? "::1" : "127.0.0.1", f->dport);
 	for (i = 0; i < f->nsports; i++)
 		printf("%s%d", i ? "," : "", f->sports[i]);
+	printf("],\"tw_sports\":[");
+	for (i = 0; i < f->ntw_sports; i++)
+		printf("%s%d", i ? "," : "", f->tw_sports[i]);
 	printf("],\"errors\":[");
 	for (i = 0; i < f->nerrors; i++)
 		printf("%s\"%s\"", i ? "," : "", f->errors[i]);
@@ -348,20 +353,42 @@ static int run_refused(void)
 	return 0;
 }
 
-static int run_hold(int n)
+/* TW connections closed client first (they stay in TIME_WAIT: the namespace
+ * lives as long as this process), then N connections held open until stdin
+ * reaches EOF. The facts list the held ports in "sports", the others in
+ * "tw_sports". */
+static int run_hold(int n, int tw)
 {
 	struct facts f = { .scenario = "hold", .dport = listen_port };
-	int lfd, i, fd, sport = 0;
+	int lfd, i, fd, sport = 0, tw_sports[MAX_CONNS];
+	pid_t srv;
 	char c;
 
 	lfd = listener();
+	srv = fork();
+	if (srv < 0)
+		die("failed to fork: %s", strerror(errno));
+	if (srv == 0)
+		serve(lfd, tw, 1);
 	cgroup_join();
+	for (i = 0; i < tw; i++) {
+		fd = connect_one(listen_port, &sport);
+		if (fd < 0)
+			die("connect %d failed: %s", i, strerror(-fd));
+		tw_sports[i] = sport;
+		close(fd);
+	}
+	if (!wait_child(srv))
+		die("the server failed");
+	/* The listener stays open here: the held connections wait in its queue. */
 	for (i = 0; i < n; i++) {
 		fd = connect_one(listen_port, &sport);
 		if (fd < 0)
 			die("connect %d failed: %s", i, strerror(-fd));
 		f.sports[f.nsports++] = sport;
 	}
+	f.tw_sports = tw_sports;
+	f.ntw_sports = tw;
 	facts_print(&f);
 	while (read(STDIN_FILENO, &c, 1) > 0)
 		;
@@ -401,7 +428,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[0], "refused") && argc == 1)
 		return run_refused();
-	if (!strcmp(argv[0], "hold") && argc == 2)
-		return run_hold(parse_num(argv[1], 1, MAX_CONNS));
+	if (!strcmp(argv[0], "hold") && argc == 3)
+		return run_hold(parse_num(argv[1], 1, MAX_CONNS), parse_num(argv[2], 0, MAX_CONNS));
 	usage();
 }

@@ -80,4 +80,32 @@ good | sed '/dport":9/s/"pid":100/"pid":1/' | expect "ECONNREFUSED misattributed
 good | sed '/dport":9/d' | expect "ECONNREFUSED missing" fentry rf FAIL
 { good; echo 'portburn: oops'; } | expect "a line that is not JSON" fentry ndjson FAIL
 
+# The snapshot judge: 2 ports held open by cgroup /t, 1 left in TIME_WAIT.
+echo '{"sports":[40001,40002],"tw_sports":[40003],"netns":7,"daddr":"127.0.0.1","dport":5005}' \
+	>"$work/hold"
+snap() { # open time_wait in_use owner-of-open mode
+	printf '{"mode":"%s","destinations":[{"netns":8,"daddr":"127.0.0.1","dport":5005,"open":9,"time_wait":0,"in_use":9,"owners":[]},' "$5"
+	printf '{"netns":7,"saddr":"127.0.0.1","daddr":"127.0.0.1","dport":5005,"open":%d,"time_wait":%d,"in_use":%d,"owners":[' "$1" "$2" "$3"
+	printf '{"owner":"netns:7","open":0,"time_wait":1},{"owner":"%s","open":2,"time_wait":0}]}]}\n' "$4"
+}
+expect_snap() { # description PASS|FAIL  (snapshot on stdin)
+	cat >"$work/snap"
+	why=$(jq -r -n --slurpfile f "$work/hold" --slurpfile s "$work/snap" --arg mode fentry \
+		--arg cg /t -f "$here/snapshot.jq" 2>&1)
+	got=FAIL
+	[ -z "$why" ] && got=PASS
+	if [ "$got" = "$2" ]; then
+		echo "ok   snapshot: $1"
+	else
+		echo "FAIL snapshot: $1: gave $got ($why), want $2"
+		bad=1
+	fi
+}
+snap 2 1 3 /t fentry | expect_snap "agrees" PASS
+snap 1 1 2 /t fentry | expect_snap "an open socket missing" FAIL
+snap 2 0 2 /t fentry | expect_snap "TIME_WAIT not visited" FAIL
+snap 2 1 3 /other fentry | expect_snap "open sockets owned by another cgroup" FAIL
+snap 2 1 3 /t kprobe | expect_snap "reports another mode" FAIL
+echo '{"mode":"fentry","destinations":[]}' | expect_snap "destination missing" FAIL
+
 exit $bad
