@@ -718,8 +718,11 @@ void detect_failure(struct detect *d, uint64_t now, const struct detect_owner *o
 			x->pool = *pool;
 		x->pool.holder[sizeof(x->pool.holder) - 1] = '\0';
 		x->exh.level = ALERT_CRITICAL;
-		cond_event(&x->exh, 1);
-		cond_eval(d, &x->exh, now, true, 1);
+		x->exh.last_true_ns = now;
+		if (x->exh.active)
+			cond_event(&x->exh, 1);	/* summaries are detect_tick()'s */
+		else
+			cond_start(d, &x->exh, now, 1);
 	}
 }
 
@@ -920,50 +923,50 @@ static void __attribute__((format(printf, 3, 4))) hintf(char *h, size_t len, con
 static void hint_exhaustion(const struct alert *a, const struct detect_pool *pool, char *h,
 			    size_t len)
 {
-	char ds[ADDR_STRLEN + 16], eb[16], who[sizeof(pool->holder) + 24] = "";
+	char ds[ADDR_STRLEN + 16], eb[16], who[sizeof(pool->holder) + 24] = "", use[48] = "";
+	char range[64] = "";
 	const char *en = errno_name(a->err, eb, sizeof(eb));
 
 	dest_str(&a->dest, ds, sizeof(ds));
 	if (pool->holder[0])
 		snprintf(who, sizeof(who), "; top holder %s (%u)", pool->holder,
 			 pool->holder_in_use);
+	if (pool->size)
+		snprintf(use, sizeof(use), " (%u of %u in use)", pool->in_use, pool->size);
 	if (pool->kind == DETECT_POOL_SNAT) {
-		hintf(h, len, "%s: node SNAT ports towards %s ran dry (%u of %u in use): add SNAT "
-			 "IPs / NAT gateway ports, reuse connections (keep-alive, pooling)%s",
-			 en, ds, pool->in_use, pool->size, who);
-	} else if (pool->range_hi) {
-		hintf(h, len, "%s: the pod's ip_local_port_range %u-%u (%u ports) ran dry towards "
-			 "%s (%u in use): reuse connections (keep-alive, pooling), "
-			 "net.ipv4.tcp_tw_reuse=1, widen the range%s",
-			 en, pool->range_lo, pool->range_hi, pool->size, ds, pool->in_use, who);
-	} else {
-		hintf(h, len, "%s: the pod's ip_local_port_range ran dry towards %s (%u of %u in "
-			 "use): reuse connections (keep-alive, pooling), net.ipv4.tcp_tw_reuse=1, "
-			 "widen ip_local_port_range%s", en, ds, pool->in_use, pool->size, who);
+		hintf(h, len, "%s: node SNAT ports towards %s ran dry%s: add SNAT IPs / NAT gateway "
+		      "ports, reuse connections (keep-alive, pooling)%s", en, ds, use, who);
+		return;
 	}
+	if (pool->range_hi)
+		snprintf(range, sizeof(range), " %u-%u", pool->range_lo, pool->range_hi);
+	hintf(h, len, "%s: the pod's ip_local_port_range%s ran dry towards %s%s: reuse connections "
+	      "(keep-alive, pooling), net.ipv4.tcp_tw_reuse=1, widen the range%s",
+	      en, range, ds, use, who);
 }
 
 static void hint_pressure(const struct alert *a, const struct detect_sample *s, char *h,
 			  size_t len)
 {
 	double tw_s = (s->tw_len_ns ? s->tw_len_ns : DEFAULT_TW_NS) / 1e9;
+	double rate = s->opens_per_s > 0 ? s->opens_per_s : 0;
+	double steady = rate * tw_s + s->open;
 	char ds[ADDR_STRLEN + 16], fc[96];
 	bool snat = s->pool == DETECT_POOL_SNAT;
 
 	dest_str(&a->dest, ds, sizeof(ds));
 	if (a->forecast_s >= 0)
 		snprintf(fc, sizeof(fc), "exhausted in ~%.0f s at the current rate", a->forecast_s);
-	else if (s->opens_per_s >= 0)
-		snprintf(fc, sizeof(fc), "not growing (steady state ~%.0f)",
-			 s->opens_per_s * tw_s + s->open);
+	else if (s->opens_per_s >= 0 && steady < s->capacity)
+		snprintf(fc, sizeof(fc), "levels off at ~%.0f", steady);
 	else
 		snprintf(fc, sizeof(fc), "not growing");
-	hintf(h, len, "%s %u of %u ports (%.0f%%) towards %s; %.0f conn/s x %.0f s TIME_WAIT: "
-		 "%s; %s", snat ? "node SNAT:" : "ports:", a->in_use, a->capacity,
-		 a->utilization * 100, ds, s->opens_per_s > 0 ? s->opens_per_s : 0, tw_s, fc,
-		 snat ? "add SNAT IPs / NAT gateway ports, reuse connections" :
-			"reuse connections (keep-alive, HTTP/2), net.ipv4.tcp_tw_reuse=1, "
-			"widen ip_local_port_range");
+	hintf(h, len, "%u of %u %s ports (%.0f%%) towards %s; %.*f conn/s x %.0f s TIME_WAIT: "
+	      "%s; %s", a->in_use, a->capacity, snat ? "node SNAT" : "ephemeral",
+	      a->utilization * 100, ds, rate < 10 ? 1 : 0, rate, tw_s, fc,
+	      snat ? "add SNAT IPs / NAT gateway ports, reuse connections" :
+		     "reuse connections (keep-alive, HTTP/2), net.ipv4.tcp_tw_reuse=1, "
+		     "widen ip_local_port_range");
 }
 
 static void hint_amplification(const struct detect *d, const struct alert *a, char *h,
@@ -974,18 +977,18 @@ static void hint_amplification(const struct detect *d, const struct alert *a, ch
 
 	dest_str(&a->dest, ds, sizeof(ds));
 	hintf(h, len, "sidecar opens %.2f conns per app conn to %s (%u vs %u in %.0f s; %u extra, "
-		 "%u failed: retries): DestinationRule connectionPool (keep-alive, "
-		 "maxRequestsPerConnection=0, HTTP/2), fewer retries",
-		 a->ratio, ds, a->sidecar_conns, a->app_conns, d->cfg.window_ns / 1e9, retries,
-		 a->sidecar_failed);
+	      "%u failed: retries): DestinationRule connectionPool (keep-alive, "
+	      "maxRequestsPerConnection=0, HTTP/2), fewer retries",
+	      a->ratio, ds, a->sidecar_conns, a->app_conns, d->cfg.window_ns / 1e9, retries,
+	      a->sidecar_failed);
 }
 
 static void hint_churn(const struct detect *d, const struct alert *a, char *h, size_t len)
 {
-	hintf(h, len, "%.0f short-lived (< %.1f s) conns/s over %.0f s, each port then held 60 s "
-		 "in TIME_WAIT: no pooling/keep-alive; reuse connections (HTTP keep-alive, a "
-		 "client pool, HTTP/2), net.ipv4.tcp_tw_reuse=1 as a stopgap",
-		 a->rate_per_s, d->cfg.churn_max_life_ns / 1e9, d->cfg.window_ns / 1e9);
+	hintf(h, len, "%.0f short-lived (< %.1f s) conns/s over %.0f s, each port then held in "
+	      "TIME_WAIT: no pooling/keep-alive; reuse connections (HTTP keep-alive, a client "
+	      "pool, HTTP/2), net.ipv4.tcp_tw_reuse=1 as a stopgap",
+	      a->rate_per_s, d->cfg.churn_max_life_ns / 1e9, d->cfg.window_ns / 1e9);
 }
 
 static void owner_set(struct detect_owner *o, const char *ns, const char *pod, const char *ctr,
@@ -1260,10 +1263,31 @@ static int add(struct json_object *o, const char *k, struct json_object *v)
 	return 0;
 }
 
-static struct json_object *num(double v)
+/* V with at most DECIMALS decimals, as written ("0.95", not 0.94999...). */
+static struct json_object *num(double v, int decimals)
 {
-	/* two decimals are all a ratio or a utilization needs */
-	return json_object_new_double(round(v * 100) / 100);
+	char buf[48];
+	size_t n;
+
+	snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+	n = strlen(buf);
+	if (strchr(buf, '.')) {
+		while (buf[n - 1] == '0')
+			buf[--n] = '\0';
+		if (buf[n - 1] == '.')
+			buf[--n] = '\0';
+	}
+	if (!strcmp(buf, "-0"))
+		strcpy(buf, "0");
+	return json_object_new_double_s(strtod(buf, NULL), buf);
+}
+
+/* K: V, or null when V is unknown (0 for counts, < 0 for seconds). */
+static int add_known(struct json_object *o, const char *k, double v, bool known)
+{
+	if (!known)
+		return json_object_object_add(o, k, NULL) ? -ENOMEM : 0;
+	return add(o, k, num(v, 0));
 }
 
 struct json_object *detect_alert_json(const struct alert *a, uint64_t ts_ns)
@@ -1294,30 +1318,27 @@ struct json_object *detect_alert_json(const struct alert *a, uint64_t ts_ns)
 		err |= add(o, "errno", json_object_new_string(errno_name(a->err, eb, sizeof(eb))));
 		err |= add(o, "pool", json_object_new_string(a->pool == DETECT_POOL_SNAT ?
 							      "snat" : "netns"));
-		err |= add(o, "in_use", json_object_new_int64(a->in_use));
-		err |= add(o, "capacity", json_object_new_int64(a->capacity));
+		err |= add_known(o, "in_use", a->in_use, a->capacity);
+		err |= add_known(o, "capacity", a->capacity, a->capacity);
 		break;
 	case ALERT_PRESSURE:
-		err |= add(o, "utilization", num(a->utilization));
-		if (a->forecast_s >= 0)
-			err |= add(o, "forecast_s", json_object_new_double(round(a->forecast_s)));
-		else
-			json_object_object_add(o, "forecast_s", NULL);	/* n/a: null */
+		err |= add(o, "utilization", num(a->utilization, 3));
+		err |= add_known(o, "forecast_s", a->forecast_s, a->forecast_s >= 0);
 		err |= add(o, "pool", json_object_new_string(a->pool == DETECT_POOL_SNAT ?
 							      "snat" : "netns"));
 		err |= add(o, "in_use", json_object_new_int64(a->in_use));
 		err |= add(o, "capacity", json_object_new_int64(a->capacity));
-		err |= add(o, "opens_per_s", num(a->opens_per_s > 0 ? a->opens_per_s : 0));
+		err |= add(o, "opens_per_s", num(a->opens_per_s > 0 ? a->opens_per_s : 0, 1));
 		break;
 	case ALERT_AMPLIFICATION:
-		err |= add(o, "ratio", num(a->ratio));
+		err |= add(o, "ratio", num(a->ratio, 2));
 		err |= add(o, "scope", json_object_new_string(a->pod_scope ? "pod" : "destination"));
 		err |= add(o, "app_conns", json_object_new_int64(a->app_conns));
 		err |= add(o, "sidecar_conns", json_object_new_int64(a->sidecar_conns));
 		err |= add(o, "sidecar_failed", json_object_new_int64(a->sidecar_failed));
 		break;
 	case ALERT_CHURN:
-		err |= add(o, "rate_per_s", num(a->rate_per_s));
+		err |= add(o, "rate_per_s", num(a->rate_per_s, 1));
 		break;
 	default:
 		break;
