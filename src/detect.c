@@ -557,7 +557,7 @@ void detect_cfg_default(struct detect_cfg *cfg)
 		.churn_max_life_ns = NSEC,
 		.summary_every_ns = 30 * NSEC,
 		.clear_after_ns = 15 * NSEC,
-		.max_keys = 16384,
+		.max_keys = 4096,
 	};
 }
 
@@ -786,9 +786,16 @@ double detect_utilization(struct detect *d, uint64_t now, const struct detect_de
 		return -1;
 	now = clock_at(d, now);
 	dest_of(&k, dest);
-	n = tab_get(d, &d->pools, &k, now, true);
+	fc = detect_forecast_s(s, NAN);
+	/* Only pools worth watching take a key: at half the warn threshold, or
+	 * running dry within the horizon at the open rate. A node's thousands of
+	 * quiet pools cost nothing. */
+	soon = d->cfg.horizon_ns && s->opens_per_s >= 0 && fc >= 0 &&
+	       fc * 1e9 <= (double)d->cfg.horizon_ns;
+	n = tab_get(d, &d->pools, &k, now,
+		    s->capacity && ((double)s->in_use >= s->capacity * d->cfg.warn / 2 || soon));
 	if (!n)
-		return detect_forecast_s(s, NAN);
+		return fc;
 	p = ENT(n, pool_ent);
 	if (!p->pressure.ent)
 		cond_init(&p->pressure, ALERT_PRESSURE, OF_POOL, n);

@@ -8,7 +8,15 @@
  *                  the steady-state model says it runs dry within the horizon;
  *                  with a forecast "exhausted in ~N s at the current rate".
  *   amplification  per pod and destination over the window: connections
- *                  opened by sidecar containers / by app containers.
+ *                  opened by sidecar containers / by app containers. Matched
+ *                  on the destination as the app's socket saw it (iptables
+ *                  REDIRECT leaves the original one there; a proxy forwarding
+ *                  to that address:port matches exactly). When the proxy
+ *                  connects where the app did not (Service address ->
+ *                  endpoint, remapped port), the ratio is taken per pod over
+ *                  all destinations instead (dest family 0, "*"). A sidecar's
+ *                  connections to loopback or its pod's own address (the
+ *                  inbound leg to the app) never count. Kubernetes pods only.
  *   churn          a container opening >= churn_per_s short-lived connections
  *                  per second over the window.
  *
@@ -48,7 +56,7 @@ struct detect_cfg {
 	uint64_t summary_every_ns;	/* 30 s */
 	uint64_t clear_after_ns;	/* condition false this long before CLEAR: 15 s */
 	uint32_t max_keys;		/* per table (containers, pods, flows, pools,
-					 * failing pairs): 16384 */
+					 * failing pairs): 4096, < 1 KiB each */
 };
 
 void detect_cfg_default(struct detect_cfg *cfg);
@@ -157,8 +165,10 @@ void detect_close(struct detect *d, uint64_t now_ns, const struct detect_owner *
  * failed sidecar connection for amplification. */
 void detect_failure(struct detect *d, uint64_t now_ns, const struct detect_owner *o,
 		    const struct detect_dest *dest, int err, const struct detect_pool *pool);
-/* Ledger tick (~1 s), per pool: TOP = its biggest holder (may be NULL).
- * Returns the forecast in seconds to exhaustion (< 0 n/a) for view_dest. */
+/* Ledger tick (~1 s), for every pool holding ports: TOP = its biggest holder
+ * (may be NULL). Only pools at >= warn/2 or running dry within the horizon
+ * are tracked (growth measured from then on). Returns the forecast in
+ * seconds to exhaustion (< 0 n/a) for view_dest.forecast_s. */
 double detect_utilization(struct detect *d, uint64_t now_ns, const struct detect_dest *dest,
 			  const struct detect_owner *top, const struct detect_sample *s);
 /* Evaluate windows (amplification, churn), emit summaries and clears, expire

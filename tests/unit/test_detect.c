@@ -783,6 +783,8 @@ static void test_keepalive_no_alert(void **state)
 	detect_stats(d, &st);
 	for (int k = 0; k < ALERT_KINDS; k++)
 		assert_int_equal(st.alerts_total[k], 0);
+	assert_int_equal(st.pools, 0);		/* quiet pools take no key */
+	assert_int_equal(st.containers, 20);	/* the health checks' churn windows */
 	rec_reset(&r);
 	detect_free(d);
 }
