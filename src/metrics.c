@@ -119,17 +119,39 @@ static void esc_label(char *dst, const char *raw)
 	esc_mem(ESC_PROM, dst, LABEL_MAX, raw, raw ? strnlen(raw, VIEW_NAME_LEN) : 0);
 }
 
-/* namespace="..",pod=".." of an owner; "unknown" when the ledger found no pod. */
+/* The owner's labels as METRICS.md has them. A pod's container as is. Not a
+ * pod (the view has namespace "", pod = the unit, docker container or process
+ * name): pod="host", container=that name; the host network namespace itself:
+ * pod="host", container=""; no owner found: pod="unknown", container="". */
+static void owner_names(const struct view_owner *o, const char **pod, const char **ctr)
+{
+	*pod = o->pod;
+	*ctr = o->container;
+	if (o->namespace_[0])
+		return;
+	if (o->container[0]) {
+		*pod = "host";
+	} else if (!o->pod[0] || !strncmp(o->pod, "unknown", VIEW_NAME_LEN)) {
+		*pod = "unknown";
+	} else if (strncmp(o->pod, "host", VIEW_NAME_LEN)) {
+		*pod = "host";
+		*ctr = o->pod;
+	}
+}
+
+/* namespace="..",pod=".."[,container=".."][,EXTRA=".."] of an owner. */
 static char *owner_labels(const struct view_owner *o, bool with_container, const char *extra_name,
 			  const char *extra_value)
 {
 	char ns[LABEL_MAX], pod[LABEL_MAX], ctr[LABEL_MAX], extra[LABEL_MAX];
+	const char *p, *c;
 	char *s;
 	int n;
 
+	owner_names(o, &p, &c);
 	esc_label(ns, o->namespace_);
-	esc_label(pod, o->pod[0] ? o->pod : "unknown");
-	esc_label(ctr, o->container);
+	esc_label(pod, p);
+	esc_label(ctr, c);
 	if (extra_name)
 		esc_label(extra, extra_value);
 	if (with_container && extra_name)
