@@ -12,7 +12,7 @@ modes=$(echo ${PBVM_MODES-fentry kprobe tracepoint auto} | tr ' ' ,)
 kdir=$(cat "$out/$k.kdir")
 start=$(date +%s)
 rm -f "$out/$k.serial" "$out/$k.status"
-timeout --kill-after=5 "${PBVM_BOOT_TIMEOUT:-170}" qemu-system-x86_64 \
+timeout --kill-after=5 "${PBVM_BOOT_TIMEOUT:-120}" qemu-system-x86_64 \
 	-accel tcg -m 1024 -smp 1 -nodefaults -display none -no-reboot \
 	-serial "file:$out/$k.serial" -monitor none \
 	-kernel "$kdir/vmlinuz" -initrd "$out/initramfs.cpio" \

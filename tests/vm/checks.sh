@@ -11,8 +11,8 @@
 #                  must pick fentry on the Debian kernels, tracepoint on hosts
 #                  where fentry is refused)
 # Environment: PORTBURN (portburn binary), PBVM_CONN (pbvm-conn), PBVM_JQ
-# (checks.jq), PBVM_READY_TIMEOUT (seconds to attach, default 120: BPF
-# verification is slow under TCG), PBVM_EVENT_TIMEOUT (seconds for events to
+# (checks.jq), PBVM_READY_TIMEOUT (seconds to attach, default 60; it takes
+# 1-3 s under TCG), PBVM_EVENT_TIMEOUT (seconds for events to
 # arrive once the traffic is done, default 8), PBVM_TRACE_ARGS (extra args).
 # Output: "PBVM CHECK <mode> <check> PASS|FAIL [why]" per check, then
 # "PBVM RESULT <mode> PASS|FAIL"; exit 0 when every check passed.
@@ -25,7 +25,7 @@ pb=${PORTBURN:-portburn}
 conn=${PBVM_CONN:-$here/pbvm-conn}
 jqprog=${PBVM_JQ:-$here/checks.jq}
 snapjq=${jqprog%/*}/snapshot.jq
-ready_timeout=${PBVM_READY_TIMEOUT:-120}
+ready_timeout=${PBVM_READY_TIMEOUT:-60}
 event_timeout=${PBVM_EVENT_TIMEOUT:-8}
 failed=0
 uptime_s() { cut -d. -f1 /proc/uptime; }

@@ -13,7 +13,8 @@
 #   PBVM_HOST_MODES    modes on the host kernel (default "tracepoint"; "" skips)
 #   PBVM_HOST_AUTO     what auto must pick on the host (default tracepoint)
 #   PBVM_JOBS          guests booted at once (default: number of CPUs)
-#   PBVM_BOOT_TIMEOUT  seconds per guest before it is killed (default 170)
+#   PBVM_BOOT_TIMEOUT  seconds per guest before it is killed (default 120: two
+#                      rounds of guests stay inside tests/run.sh's 300 s)
 #   PORTBURN, PBVM_CONN_BIN  binaries (default ./portburn, build/vm/pbvm-conn)
 # Logs: build/vm/<suite>.log (the guest's console), build/vm/host.log.
 set -u
@@ -25,7 +26,7 @@ auto=${PBVM_AUTO:-fentry}
 host_modes=${PBVM_HOST_MODES-tracepoint}
 host_auto=${PBVM_HOST_AUTO:-tracepoint}
 jobs=${PBVM_JOBS:-$(nproc)}
-boot_timeout=${PBVM_BOOT_TIMEOUT:-170}
+boot_timeout=${PBVM_BOOT_TIMEOUT:-120}
 portburn=${PORTBURN:-./portburn}
 conn=${PBVM_CONN_BIN:-build/vm/pbvm-conn}
 out=build/vm
