@@ -16,7 +16,8 @@ lab: $(LAB_BINS)
 
 # Builds portburn and the lab, brings the lab up, runs every scenario in the
 # background and opens portburn against it; quitting tears the lab down.
-demo: portburn $(LAB_BINS)
+demo: deps
+	$(Q)$(MAKE) --no-print-directory portburn lab
 	$(Q)./tools/lab/demo.sh
 
 -include $(wildcard $(OUT)/lab/*.d)

@@ -58,5 +58,7 @@ bool stop_requested(void);
 
 int cmd_trace(int argc, char **argv, struct common_opts *o);
 int cmd_snapshot(int argc, char **argv, struct common_opts *o);
+int cmd_serve(int argc, char **argv, struct common_opts *o);
+int cmd_top(int argc, char **argv, struct common_opts *o);
 
 #endif

@@ -7,10 +7,12 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: portburn [-v] [trace] [options]   (portburn COMMAND --help)\n"
+	fprintf(f, "usage: portburn [COMMAND] [options]   (portburn COMMAND --help)\n"
 		   "commands:\n"
+		   "  top        live view of who burns ports (the default)\n"
 		   "  trace      one line per connect, failure, close and TIME_WAIT\n"
-		   "  snapshot   who holds which ports now, per destination, against capacity\n");
+		   "  snapshot   who holds which ports now, per destination, against capacity\n"
+		   "  serve      Prometheus /metrics and /healthz; alerts as JSON lines\n");
 }
 
 int main(int argc, char **argv)
@@ -21,6 +23,8 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "trace", cmd_trace },
 		{ "snapshot", cmd_snapshot },
+		{ "serve", cmd_serve },
+		{ "top", cmd_top },
 	};
 	struct common_opts common;
 	const char *name;
@@ -36,7 +40,7 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		/* The default command gets all the arguments. */
-		return cmd_trace(argc, argv, &common);
+		return cmd_top(argc, argv, &common);
 	}
 	name = argv[1];
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)

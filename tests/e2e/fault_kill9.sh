@@ -1,0 +1,35 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# kill -9 of portburn in every mode it can run here: afterwards no program,
+# link, map or cgroup attachment of ours is left (everything is held by file
+# descriptors, nothing is pinned).
+. "$(dirname "$0")/lib.sh"
+ours() { # programs and maps of ours, by name
+	{ bpftool -j prog list; bpftool -j map list; bpftool -j link list; } 2>/dev/null |
+		jq -r '.[] | .name // empty' |
+		grep -cE '^(tp_inet_sock_s|tp_sys_exit_con|tp_sys_enter_bi|tp_sys_exit_bin|sockops_tcp_con|iter_tcp|socks|connecting|binding|events|drops|portburn_.*)$'
+}
+cgattach() { bpftool cgroup show "$CG2" 2>/dev/null | grep -c sockops_tcp; }
+before=$(ours)
+for cmd in "trace" "snapshot"; do
+	for mode in auto tracepoint; do
+		if [ "$cmd" = snapshot ]; then
+			# snapshot is short-lived: catch it while it walks a few namespaces
+			"$PORTBURN" trace --mode "$mode" >/dev/null 2>"$T/err" &
+		else
+			"$PORTBURN" $cmd --mode "$mode" >/dev/null 2>"$T/err" &
+		fi
+		pid=$!
+		_PIDS+=($pid)
+		wait_until 30 grep -q 'ready (mode' "$T/err" || die "$cmd --mode $mode did not start"
+		check "$cmd $mode: programs loaded while running" [ "$(ours)" -gt "$before" ]
+		check "$cmd $mode: sockops attached while running" [ "$(cgattach)" -ge 1 ]
+		kill -9 $pid
+		wait $pid 2>/dev/null
+		wait_until 10 '[ "$(ours)" -eq "$before" ]'
+		eq "$cmd $mode: nothing of ours left after kill -9" "$(ours)" "$before"
+		eq "$cmd $mode: no cgroup attachment left" "$(cgattach)" 0
+	done
+done
+check "nothing pinned in bpffs" [ -z "$(find /sys/fs/bpf -name '*portburn*' 2>/dev/null)" ]
+finish
