@@ -2,8 +2,10 @@
 /* Detectors: exhaustion, pressure with a forecast, sidecar amplification and
  * churn, with hysteresis, summaries and bounded memory. See detect.h.
  *
- * Five tables, each a uthash keyed by a zero-padded fixed-size key and kept in
- * least-recently-seen order (utlist) for eviction and idle expiry:
+ * Five tables, each a uthash kept in least-recently-seen order (utlist) for
+ * eviction and idle expiry. An entry holds its key as a zero-padded struct
+ * (names for the alerts) and hashes a packed copy ("ns\0pod\0ctr\0" +
+ * address bytes, a few dozen bytes instead of hundreds):
  *   containers  (namespace, pod, container)        churn
  *   pods        (namespace, pod)                   amplification by pod
  *   flows       (pod, family, daddr, dport)        amplification by destination
@@ -35,9 +37,10 @@
 /* ---- tables ---- */
 
 struct node {
-	UT_hash_handle hh;
+	UT_hash_handle hh;		/* keyed by the packed key after the entry */
 	struct node *lru_prev, *lru_next;	/* head: least recently seen */
 	uint64_t seen_ns;
+	bool fresh;			/* just created: the caller fills it in */
 };
 
 struct detect;
@@ -45,7 +48,7 @@ struct detect;
 struct table {
 	struct node *hash;
 	struct node *lru;
-	size_t keyoff, keylen, size;
+	size_t size;			/* of the entry, without its packed key */
 	/* undo what the entry holds (active alert, links) before it is freed */
 	void (*drop)(struct detect *d, struct node *n);
 	bool (*active)(const struct node *n);
@@ -81,10 +84,14 @@ struct pkey {
 	char pod[PB_POD_LEN];
 };
 
-struct fkey {
-	struct pkey pod;
+struct flow_addr {
 	uint16_t family, dport;
 	uint8_t daddr[16];
+};
+
+struct fkey {
+	struct pkey pod;
+	struct flow_addr addr;
 };
 
 struct xkey {
@@ -166,11 +173,33 @@ static uint64_t since(uint64_t now, uint64_t then)
 
 static void emit(struct detect *d, struct cond *c, enum alert_phase phase, uint64_t now);
 
-static struct node *tab_find(struct table *t, const void *key)
+#define PACKED_MAX 512
+
+struct packed {
+	size_t len;
+	uint8_t b[PACKED_MAX];
+};
+
+static void pack(struct packed *p, const void *v, size_t len)
+{
+	memcpy(p->b + p->len, v, len);
+	p->len += len;
+}
+
+static void pack_str(struct packed *p, const char *s, size_t max)
+{
+	size_t n = strnlen(s, max - 1);
+
+	memcpy(p->b + p->len, s, n);
+	p->b[p->len + n] = '\0';
+	p->len += n + 1;
+}
+
+static struct node *tab_find(const struct table *t, const struct packed *pk)
 {
 	struct node *n = NULL;
 
-	HASH_FIND(hh, t->hash, key, t->keylen, n);
+	HASH_FIND(hh, t->hash, pk->b, pk->len, n);
 	return n;
 }
 
@@ -183,13 +212,15 @@ static void tab_del(struct detect *d, struct table *t, struct node *n)
 	free(n);
 }
 
-/* The entry for KEY, created (evicting the least recently seen one when the
- * table is full) if CREATE; marked seen at NOW. NULL if absent or out of memory. */
-static struct node *tab_get(struct detect *d, struct table *t, const void *key, uint64_t now,
-			    bool create)
+/* The entry for PK, created (fresh, evicting the least recently seen one
+ * when the table is full) if CREATE; marked seen at NOW. NULL if absent or
+ * out of memory. */
+static struct node *tab_get(struct detect *d, struct table *t, const struct packed *pk,
+			    uint64_t now, bool create)
 {
-	struct node *n = tab_find(t, key);
+	struct node *n = tab_find(t, pk);
 	unsigned int before;
+	char *kp;
 
 	if (n) {
 		DL_DELETE2(t->lru, n, lru_prev, lru_next);
@@ -203,12 +234,14 @@ static struct node *tab_get(struct detect *d, struct table *t, const void *key, 
 		tab_del(d, t, t->lru);
 		d->evicted++;
 	}
-	n = calloc(1, t->size);
+	n = calloc(1, t->size + pk->len);
 	if (!n)
 		return NULL;
-	memcpy((char *)n + t->keyoff, key, t->keylen);
+	n->fresh = true;
+	kp = (char *)n + t->size;
+	memcpy(kp, pk->b, pk->len);
 	before = HASH_COUNT(t->hash);
-	HASH_ADD_KEYPTR(hh, t->hash, (char *)n + t->keyoff, t->keylen, n);
+	HASH_ADD_KEYPTR(hh, t->hash, kp, pk->len, n);
 	if (HASH_COUNT(t->hash) == before) {	/* uthash could not grow */
 		free(n);
 		return NULL;
@@ -379,11 +412,9 @@ static bool addr_is_zero(const uint8_t *a)
 
 /* The destination as the app saw it: v4-mapped shown as IPv4, so an app's
  * dual-stack socket and the proxy's IPv4 one meet. */
-static void flow_key_of(struct fkey *k, const struct detect_owner *o,
-			const struct detect_dest *dest)
+static void flow_addr_of(struct flow_addr *k, const struct detect_dest *dest)
 {
 	memset(k, 0, sizeof(*k));
-	pkey_of(&k->pod, o->namespace_, o->pod);
 	k->dport = dest->dport;
 	if (addr_is_v4(dest->family, dest->daddr)) {
 		k->family = AF_INET;
@@ -417,6 +448,27 @@ static bool to_own_pod(const struct detect_dest *dest)
 static bool in_pod(const struct detect_owner *o)
 {
 	return o->namespace_[0] && o->pod[0];
+}
+
+static void pack_pod(struct packed *p, const char *ns, const char *pod)
+{
+	p->len = 0;
+	pack_str(p, ns ? ns : "", PB_NS_LEN);
+	pack_str(p, pod ? pod : "", PB_POD_LEN);
+}
+
+static void pack_owner(struct packed *p, const struct detect_owner *o)
+{
+	pack_pod(p, o->namespace_, o->pod);
+	pack_str(p, o->container, PB_CTR_LEN);
+}
+
+static void pack_dest(struct packed *p, const struct detect_dest *dest)
+{
+	struct detect_dest k;
+
+	dest_of(&k, dest);
+	pack(p, &k, sizeof(k));
 }
 
 /* ---- entry hooks ---- */
@@ -498,17 +550,20 @@ static bool active_failing(const struct node *n)
 static struct ctr_ent *container_get(struct detect *d, const struct detect_owner *o,
 				     uint64_t now)
 {
-	struct okey k;
+	struct packed pk;
 	struct node *n;
 	struct ctr_ent *c;
 
-	okey_of(&k, o);
-	n = tab_get(d, &d->containers, &k, now, true);
+	pack_owner(&pk, o);
+	n = tab_get(d, &d->containers, &pk, now, true);
 	if (!n)
 		return NULL;
 	c = ENT(n, ctr_ent);
-	if (!c->churn.ent)
+	if (n->fresh) {
+		n->fresh = false;
+		okey_of(&c->key, o);
 		cond_init(&c->churn, ALERT_CHURN, OF_CONTAINER, n);
+	}
 	c->role = o->role;
 	return c;
 }
@@ -516,25 +571,34 @@ static struct ctr_ent *container_get(struct detect *d, const struct detect_owner
 static struct flow_ent *flow_get(struct detect *d, const struct detect_owner *o,
 				 const struct detect_dest *dest, uint64_t now)
 {
-	struct pkey pk;
-	struct fkey fk;
+	struct packed pk;
+	struct flow_addr fa;
 	struct node *pn, *fn;
 	struct pod_ent *p;
 	struct flow_ent *f;
 
-	pkey_of(&pk, o->namespace_, o->pod);
+	pack_pod(&pk, o->namespace_, o->pod);
 	pn = tab_get(d, &d->pods, &pk, now, true);
 	if (!pn)
 		return NULL;
 	p = ENT(pn, pod_ent);
-	if (!p->amp.ent)
+	if (pn->fresh) {
+		pn->fresh = false;
+		pkey_of(&p->key, o->namespace_, o->pod);
 		cond_init(&p->amp, ALERT_AMPLIFICATION, OF_POD, pn);
-	flow_key_of(&fk, o, dest);
-	fn = tab_get(d, &d->flows, &fk, now, true);
+	}
+	flow_addr_of(&fa, dest);
+	pack(&pk, &fa.family, sizeof(fa.family));
+	pack(&pk, &fa.dport, sizeof(fa.dport));
+	pack(&pk, fa.daddr, fa.family == AF_INET ? 4 : 16);
+	fn = tab_get(d, &d->flows, &pk, now, true);
 	if (!fn)
 		return NULL;
 	f = ENT(fn, flow_ent);
-	if (!f->pod) {
+	if (fn->fresh) {
+		fn->fresh = false;
+		f->key.pod = p->key;
+		f->key.addr = fa;
 		cond_init(&f->amp, ALERT_AMPLIFICATION, OF_FLOW, fn);
 		f->pod = p;
 		DL_APPEND2(p->flows, f, fprev, fnext);
@@ -586,19 +650,15 @@ static void cfg_check(struct detect_cfg *c)
 		c->max_keys = 2;
 }
 
-static void tab_init(struct table *t, size_t size, size_t keyoff, size_t keylen,
-		     void (*drop)(struct detect *, struct node *), bool (*active)(const struct node *))
+static void tab_init(struct table *t, size_t size, void (*drop)(struct detect *, struct node *),
+		     bool (*active)(const struct node *))
 {
 	t->size = size;
-	t->keyoff = keyoff;
-	t->keylen = keylen;
 	t->drop = drop;
 	t->active = active;
 }
 
-#define TAB_INIT(t, type, dropfn, activefn)                                                    \
-	tab_init(t, sizeof(struct type), offsetof(struct type, key),                           \
-		 sizeof(((struct type *)0)->key), dropfn, activefn)
+#define TAB_INIT(t, type, dropfn, activefn) tab_init(t, sizeof(struct type), dropfn, activefn)
 
 struct detect *detect_new(const struct detect_cfg *cfg, detect_alert_fn fn, void *ctx)
 {
@@ -699,19 +759,22 @@ void detect_failure(struct detect *d, uint64_t now, const struct detect_owner *o
 			win_add(d, &f->fail, now, 1);
 	}
 	if (err == EADDRNOTAVAIL || err == EADDRINUSE) {
-		struct xkey k;
+		struct packed pk;
 		struct node *n;
 		struct fail_ent *x;
 
-		memset(&k, 0, sizeof(k));
-		okey_of(&k.owner, o);
-		dest_of(&k.dest, dest);
-		n = tab_get(d, &d->failing, &k, now, true);
+		pack_owner(&pk, o);
+		pack_dest(&pk, dest);
+		n = tab_get(d, &d->failing, &pk, now, true);
 		if (!n)
 			return;
 		x = ENT(n, fail_ent);
-		if (!x->exh.ent)
+		if (n->fresh) {
+			n->fresh = false;
+			okey_of(&x->key.owner, o);
+			dest_of(&x->key.dest, dest);
 			cond_init(&x->exh, ALERT_EXHAUSTION, OF_FAILING, n);
+		}
 		x->role = o->role;
 		x->err = err;
 		if (pool)
@@ -775,7 +838,7 @@ static double pool_growth(const struct detect *d, const struct pool_ent *p, uint
 double detect_utilization(struct detect *d, uint64_t now, const struct detect_dest *dest,
 			  const struct detect_owner *top, const struct detect_sample *s)
 {
-	struct detect_dest k;
+	struct packed pk;
 	struct node *n;
 	struct pool_ent *p;
 	double warn, crit, fc;
@@ -785,20 +848,24 @@ double detect_utilization(struct detect *d, uint64_t now, const struct detect_de
 	if (!d || !s)
 		return -1;
 	now = clock_at(d, now);
-	dest_of(&k, dest);
 	fc = detect_forecast_s(s, NAN);
 	/* Only pools worth watching take a key: at half the warn threshold, or
 	 * running dry within the horizon at the open rate. A node's thousands of
 	 * quiet pools cost nothing. */
 	soon = d->cfg.horizon_ns && s->opens_per_s >= 0 && fc >= 0 &&
 	       fc * 1e9 <= (double)d->cfg.horizon_ns;
-	n = tab_get(d, &d->pools, &k, now,
+	pk.len = 0;
+	pack_dest(&pk, dest);
+	n = tab_get(d, &d->pools, &pk, now,
 		    s->capacity && ((double)s->in_use >= s->capacity * d->cfg.warn / 2 || soon));
 	if (!n)
 		return fc;
 	p = ENT(n, pool_ent);
-	if (!p->pressure.ent)
+	if (n->fresh) {
+		n->fresh = false;
+		dest_of(&p->key, dest);
 		cond_init(&p->pressure, ALERT_PRESSURE, OF_POOL, n);
+	}
 	if (top)
 		p->top = *top;
 	p->last = *s;
@@ -941,8 +1008,8 @@ static void hint_exhaustion(const struct alert *a, const struct detect_pool *poo
 	if (pool->size)
 		snprintf(use, sizeof(use), " (%u of %u in use)", pool->in_use, pool->size);
 	if (pool->kind == DETECT_POOL_SNAT) {
-		hintf(h, len, "%s: node SNAT ports towards %s ran dry%s: add SNAT IPs / NAT gateway "
-		      "ports, reuse connections (keep-alive, pooling)%s", en, ds, use, who);
+		hintf(h, len, "%s: node SNAT ports towards %s ran dry%s: add SNAT IPs / NAT "
+		      "gateway ports, reuse connections (keep-alive, pooling)%s", en, ds, use, who);
 		return;
 	}
 	if (pool->range_hi)
@@ -1060,9 +1127,9 @@ static void fill(const struct detect *d, const struct cond *c, enum alert_phase 
 	case OF_FLOW: {
 		const struct flow_ent *f = (const struct flow_ent *)c->ent;
 
-		a->dest.family = f->key.family;
-		a->dest.dport = f->key.dport;
-		memcpy(a->dest.daddr, f->key.daddr, 16);
+		a->dest.family = f->key.addr.family;
+		a->dest.dport = f->key.addr.dport;
+		memcpy(a->dest.daddr, f->key.addr.daddr, 16);
 		amp_fill(d, a, f->pod, f->sidecar, f->a, f->s, f->f, f->ratio);
 		break;
 	}
@@ -1176,13 +1243,13 @@ uint32_t detect_pod_flags(const struct detect *d, const char *namespace_, const 
 
 double detect_pod_amplification(const struct detect *d, const char *namespace_, const char *pod)
 {
-	struct pkey k;
+	struct packed pk;
 	struct node *n;
 
 	if (!d)
 		return 0;
-	pkey_of(&k, namespace_, pod);
-	n = tab_find((struct table *)&d->pods, &k);
+	pack_pod(&pk, namespace_, pod);
+	n = tab_find(&d->pods, &pk);
 	return n ? ENT(n, pod_ent)->ratio : 0;
 }
 
@@ -1339,7 +1406,8 @@ struct json_object *detect_alert_json(const struct alert *a, uint64_t ts_ns)
 		break;
 	case ALERT_AMPLIFICATION:
 		err |= add(o, "ratio", num(a->ratio, 2));
-		err |= add(o, "scope", json_object_new_string(a->pod_scope ? "pod" : "destination"));
+		err |= add(o, "scope",
+			   json_object_new_string(a->pod_scope ? "pod" : "destination"));
 		err |= add(o, "app_conns", json_object_new_int64(a->app_conns));
 		err |= add(o, "sidecar_conns", json_object_new_int64(a->sidecar_conns));
 		err |= add(o, "sidecar_failed", json_object_new_int64(a->sidecar_failed));

@@ -20,6 +20,7 @@
 
 #define S(x) ((uint64_t)((x) * 1e9))	/* seconds -> ns */
 #define T0 S(1000)			/* the fake clock starts far from 0 */
+#define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)	/* as trace */
 
 /* ---- alert recorder ---- */
 
@@ -298,7 +299,7 @@ static void test_forecast_linear_ramp(void **state)
 				      res.t_start, res.start_forecast, res.worst_err * 100);
 			assert_true(res.t_full > 0);
 			assert_true(res.t_start >= 0);
-			assert_true(res.t_start < res.t_fail);		/* before the first failure */
+			assert_true(res.t_start < res.t_fail);	/* before the first failure */
 			assert_true(res.start_forecast >= 0);
 			assert_true(fabs(res.start_forecast - (res.t_full - res.t_start)) <=
 				    0.25 * (res.t_full - res.t_start));
@@ -560,8 +561,8 @@ static void pod_second(struct detect *d, uint64_t t, const char *pod, int app, i
 
 		detect_connect(d, ts, &s, side_dst);
 		if (i < failed)
-			detect_failure(d, ts + 1000, &s, side_dst, i % 2 ? ECONNRESET : ECONNREFUSED,
-				       NULL);
+			detect_failure(d, ts + 1000, &s, side_dst,
+				       i % 2 ? ECONNRESET : ECONNREFUSED, NULL);
 	}
 }
 
@@ -682,7 +683,7 @@ static void test_amplification_by_pod(void **state)
 
 	j = detect_alert_json(a, 1700000000123456789ULL);
 	assert_non_null(j);
-	line = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	line = json_object_to_json_string_ext(j, JSON_FLAGS);
 	print_message("%s\n", line);
 	assert_non_null(strstr(line, "\"daddr\":\"*\""));
 	assert_non_null(strstr(line, "\"scope\":\"pod\""));
@@ -707,7 +708,8 @@ static void test_churn(void **state)
 	(void)state;
 	for (s = 0; s < 30; s++) {
 		for (int i = 0; i < 80; i++)
-			detect_close(d, T0 + S(s) + (uint64_t)i * (S(1) / 80), &cron, &api, S(0.02));
+			detect_close(d, T0 + S(s) + (uint64_t)i * (S(1) / 80), &cron, &api,
+				     S(0.02));
 		detect_tick(d, T0 + S(s + 1));
 	}
 	assert_int_equal(count_of(&r, ALERT_CHURN, ALERT_START), 1);
@@ -900,7 +902,7 @@ static void test_json(void **state)
 
 	j = detect_alert_json(&r.a[0], 42);
 	assert_non_null(j);
-	line = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	line = json_object_to_json_string_ext(j, JSON_FLAGS);
 	print_message("%s\n", line);
 	v = json_tokener_parse(line);
 	assert_non_null(v);
@@ -920,7 +922,7 @@ static void test_json(void **state)
 	json_object_put(j);
 
 	j = detect_alert_json(&r.a[1], 43);
-	line = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	line = json_object_to_json_string_ext(j, JSON_FLAGS);
 	print_message("%s\n", line);
 	assert_non_null(strstr(line, "\"kind\":\"pressure\""));
 	assert_non_null(strstr(line, "\"severity\":\"critical\""));
