@@ -11,14 +11,10 @@ ours() { # programs and maps of ours, by name
 }
 cgattach() { bpftool cgroup show "$CG2" 2>/dev/null | grep -c sockops_tcp; }
 before=$(ours)
-for cmd in "trace" "snapshot"; do
+for cmd in "trace" "serve --listen 127.0.0.1:0"; do
 	for mode in auto tracepoint; do
-		if [ "$cmd" = snapshot ]; then
-			# snapshot is short-lived: catch it while it walks a few namespaces
-			"$PORTBURN" trace --mode "$mode" >/dev/null 2>"$T/err" &
-		else
-			"$PORTBURN" $cmd --mode "$mode" >/dev/null 2>"$T/err" &
-		fi
+		# shellcheck disable=SC2086
+		"$PORTBURN" $cmd --mode "$mode" >/dev/null 2>"$T/err" &
 		pid=$!
 		_PIDS+=($pid)
 		wait_until 30 grep -q 'ready (mode' "$T/err" || die "$cmd --mode $mode did not start"
