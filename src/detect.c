@@ -473,6 +473,7 @@ static void pack_dest(struct packed *p, const struct detect_dest *dest)
 
 /* ---- entry hooks ---- */
 
+/* Every entry starts with its struct node. */
 #define ENT(n, type) ((struct type *)(n))
 
 static void drop_cond(struct detect *d, struct cond *c)
@@ -928,8 +929,8 @@ static void tick_pod(struct detect *d, struct pod_ent *p, uint64_t now)
 	}
 	p->ratio = p->app ? (double)p->side / p->app : 0;
 	/* By pod only when the proxy connects where the app did not (a Service
-	 * address translated to endpoints, a remapped port): per-destination
-	 * matching covers the rest without counting anything twice. */
+	 * address translated to endpoints, a remapped port); when every sidecar
+	 * connection matches an app destination, those alerts say it all. */
 	on = (unmatched || p->amp.active) && p->app >= d->cfg.amp_min_count &&
 	     p->ratio >= thr * (p->amp.active ? HOLD : 1);
 	cond_eval(d, &p->amp, now, on, p->side);
@@ -1029,7 +1030,9 @@ static void hint_pressure(const struct alert *a, const struct detect_sample *s, 
 	bool snat = s->pool == DETECT_POOL_SNAT;
 
 	dest_str(&a->dest, ds, sizeof(ds));
-	if (a->forecast_s >= 0)
+	if (a->forecast_s == 0)
+		snprintf(fc, sizeof(fc), "exhausted now");
+	else if (a->forecast_s > 0)
 		snprintf(fc, sizeof(fc), "exhausted in ~%.0f s at the current rate", a->forecast_s);
 	else if (s->opens_per_s >= 0 && steady < s->capacity)
 		snprintf(fc, sizeof(fc), "levels off at ~%.0f", steady);

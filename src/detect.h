@@ -143,6 +143,8 @@ struct alert {
 	char hint[256];			/* one line, may contain untrusted names */
 };
 
+/* Called synchronously from the input and tick calls. It may use the
+ * read-only queries below, never feed the engine. */
 typedef void (*detect_alert_fn)(const struct alert *a, void *ctx);
 
 struct detect;
