@@ -25,4 +25,31 @@ static __always_inline __u16 sk_protocol(const struct sock *sk)
 	return BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
 }
 
+/* The socket's cgroup v2. v5.15 (commit 8520e224f547 "bpf, cgroups: Fix
+ * cgroup v2 fallback on v1/v2 mixed mode") made sk_cgrp_data hold a plain
+ * cgroup pointer; before, it was a u64 holding either that pointer or, with
+ * one of the low bits set, net_prio/net_cls data (then the cgroup is lost). */
+struct sock_cgroup_data___old {
+	__u64 val;
+} __attribute__((preserve_access_index));
+
+struct sock___old {
+	struct sock_cgroup_data___old sk_cgrp_data;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u64 sk_cgroup_id(const struct sock *sk)
+{
+	struct cgroup *cg = NULL;
+
+	if (bpf_core_field_exists(sk->sk_cgrp_data.cgroup)) {
+		cg = BPF_CORE_READ(sk, sk_cgrp_data.cgroup);
+	} else {
+		__u64 v = BPF_CORE_READ((struct sock___old *)sk, sk_cgrp_data.val);
+
+		if (!(v & 3))
+			cg = (struct cgroup *)v;
+	}
+	return cg ? BPF_CORE_READ(cg, kn, id) : 0;
+}
+
 #endif

@@ -580,13 +580,10 @@ int iter_tcp(struct bpf_iter__tcp *ctx)
 			r.owner = rec->owner;
 			r.conn_id = rec->conn_id;
 			r.flags |= PB_SOCK_TRACKED;
-		} else if (bpf_core_field_exists(tp->inet_conn.icsk_inet.sk.sk_cgrp_data.cgroup)) {
+		} else {
 			/* The socket's own cgroup (v2), set when it was created. */
-			struct cgroup *cg = BPF_CORE_READ(&tp->inet_conn.icsk_inet.sk,
-							  sk_cgrp_data.cgroup);
-
-			if (cg) {
-				r.owner.cgroup_id = BPF_CORE_READ(cg, kn, id);
+			r.owner.cgroup_id = sk_cgroup_id((struct sock *)tp);
+			if (r.owner.cgroup_id) {
 				r.owner.netns = r.netns;
 				r.flags |= PB_SOCK_CGROUP;
 			}

@@ -29,6 +29,22 @@ static const char *const type_names[] = {
 	[PB_EV_BIND_FAILED] = "bind_failed",
 };
 
+static const char *const hook_names[] = {
+	[PB_HOOK_STATE] = "inet_sock_set_state",
+	[PB_HOOK_SYSCALL] = "sys_exit_connect",
+	[PB_HOOK_SOCKOPS] = "sockops",
+	[PB_HOOK_HASH_CONNECT] = "inet_hash_connect",
+	[PB_HOOK_TCP_CONNECT] = "tcp_connect",
+	[PB_HOOK_TIME_WAIT] = "tcp_time_wait",
+};
+
+static const char *hook_name(int hook)
+{
+	if (hook > 0 && hook < (int)(sizeof(hook_names) / sizeof(hook_names[0])))
+		return hook_names[hook];
+	return "unknown";
+}
+
 const char *event_type_name(int type)
 {
 	if (type > 0 && type < (int)(sizeof(type_names) / sizeof(type_names[0])) &&
@@ -179,6 +195,7 @@ void event_fmt_json(struct event_fmt *f, const struct pb_event *e, FILE *out)
 	json_object_object_add(o, "type", json_object_new_string(event_type_name(e->type)));
 	json_object_object_add(o, "ts_ns", json_object_new_uint64(mono_to_wall_ns(e->ts_ns)));
 	json_object_object_add(o, "conn_id", json_object_new_uint64(e->conn_id));
+	json_object_object_add(o, "hook", json_object_new_string(hook_name(e->hook)));
 	json_object_object_add(o, "pid", json_object_new_int64(e->owner.tgid));
 	json_object_object_add(o, "tid", json_object_new_int64(e->pid));
 	add_str(o, "comm", e->owner.comm, strnlen(e->owner.comm, PB_COMM_LEN));
