@@ -620,54 +620,58 @@ struct col {
 	const char *title;
 	unsigned int width;	/* at a fixed width; the flex column's minimum */
 	unsigned int drop;	/* 0: always shown; else dropped when narrow, highest first */
-	bool left, flex;
+	bool left;
+	bool flex;		/* takes the width left over */
+	bool fit;		/* narrower than WIDTH when no cell needs it (addresses, flags) */
 };
 
 #define MAX_COLS 12
 
+#define COL(k, t, w, d, ...) { .key = k, .title = t, .width = w, .drop = d, __VA_ARGS__ }
+
 static const struct col cols_pods[] = {
-	{ K_NAME, "NAMESPACE/POD", 18, 0, true, true },
-	{ K_IN_USE, "IN-USE", 6, 0, false, false },
-	{ K_OPEN, "OPEN", 5, 9, false, false },
-	{ K_TW, "TW", 5, 5, false, false },
-	{ K_WORST, "WORST DEST", 21, 3, true, false },
-	{ K_UTIL, "UTIL", 4, 2, false, false },
-	{ K_RATE, "CONN/s", 6, 6, false, false },
-	{ K_FAIL, "FAIL/s", 6, 4, false, false },
-	{ K_AMP, "AMP", 4, 8, false, false },
-	{ K_FLAGS, "FLAGS", 7, 0, true, false },
+	COL(K_NAME, "NAMESPACE/POD", 18, 0, .left = true, .flex = true),
+	COL(K_IN_USE, "IN-USE", 6, 0),
+	COL(K_OPEN, "OPEN", 5, 9),
+	COL(K_TW, "TW", 5, 5),
+	COL(K_WORST, "WORST DEST", 21, 3, .left = true, .fit = true),
+	COL(K_UTIL, "UTIL", 4, 2),
+	COL(K_RATE, "CONN/s", 6, 6),
+	COL(K_FAIL, "FAIL/s", 6, 4),
+	COL(K_AMP, "AMP", 4, 8),
+	COL(K_FLAGS, "FLAGS", 7, 0, .left = true, .fit = true),
 };
 static const struct col cols_containers[] = {
-	{ K_NAME, "NS/POD/CONTAINER", 18, 0, true, true },
-	{ K_IN_USE, "IN-USE", 6, 0, false, false },
-	{ K_OPEN, "OPEN", 5, 9, false, false },
-	{ K_TW, "TW", 5, 5, false, false },
-	{ K_WORST, "WORST DEST", 21, 3, true, false },
-	{ K_UTIL, "UTIL", 4, 2, false, false },
-	{ K_RATE, "CONN/s", 6, 6, false, false },
-	{ K_FAIL, "FAIL/s", 6, 4, false, false },
-	{ K_AMP, "AMP", 4, 8, false, false },
-	{ K_FLAGS, "FLAGS", 7, 0, true, false },
+	COL(K_NAME, "NS/POD/CONTAINER", 18, 0, .left = true, .flex = true),
+	COL(K_IN_USE, "IN-USE", 6, 0),
+	COL(K_OPEN, "OPEN", 5, 9),
+	COL(K_TW, "TW", 5, 5),
+	COL(K_WORST, "WORST DEST", 21, 3, .left = true, .fit = true),
+	COL(K_UTIL, "UTIL", 4, 2),
+	COL(K_RATE, "CONN/s", 6, 6),
+	COL(K_FAIL, "FAIL/s", 6, 4),
+	COL(K_AMP, "AMP", 4, 8),
+	COL(K_FLAGS, "FLAGS", 7, 0, .left = true, .fit = true),
 };
 static const struct col cols_dests[] = {
-	{ K_DEST, "DESTINATION", 21, 0, true, false },
-	{ K_SRC, "SOURCE", 15, 9, true, false },
-	{ K_IN_USE, "IN-USE", 6, 0, false, false },
-	{ K_OPEN, "OPEN", 5, 8, false, false },
-	{ K_TW, "TW", 5, 6, false, false },
-	{ K_CAP, "CAP", 5, 7, false, false },
-	{ K_UTIL, "UTIL", 4, 0, false, false },
-	{ K_ETA, "ETA", 5, 4, false, false },
-	{ K_RATE, "OPEN/s", 6, 5, false, false },
-	{ K_OWNER, "TOP OWNER", 16, 0, true, true },
+	COL(K_DEST, "DESTINATION", 21, 0, .left = true, .fit = true),
+	COL(K_SRC, "SOURCE", 15, 9, .left = true, .fit = true),
+	COL(K_IN_USE, "IN-USE", 6, 0),
+	COL(K_OPEN, "OPEN", 5, 8),
+	COL(K_TW, "TW", 5, 6),
+	COL(K_CAP, "CAP", 5, 7),
+	COL(K_UTIL, "UTIL", 4, 0),
+	COL(K_ETA, "ETA", 5, 4),
+	COL(K_RATE, "OPEN/s", 6, 5),
+	COL(K_OWNER, "TOP OWNER", 16, 0, .left = true, .flex = true),
 };
 static const struct col cols_snat[] = {
-	{ K_DEST, "DESTINATION", 21, 0, true, false },
-	{ K_IN_USE, "IN-USE", 6, 0, false, false },
-	{ K_CAP, "BUDGET", 6, 3, false, false },
-	{ K_UTIL, "UTIL", 4, 0, false, false },
-	{ K_PODS, "PODS", 4, 2, false, false },
-	{ K_OWNER, "TOP POD", 16, 0, true, true },
+	COL(K_DEST, "DESTINATION", 21, 0, .left = true, .fit = true),
+	COL(K_IN_USE, "IN-USE", 6, 0),
+	COL(K_CAP, "BUDGET", 6, 3),
+	COL(K_UTIL, "UTIL", 4, 0),
+	COL(K_PODS, "PODS", 4, 2),
+	COL(K_OWNER, "TOP POD", 16, 0, .left = true, .flex = true),
 };
 
 struct layout {
@@ -817,6 +821,8 @@ static void cell(const struct view *v, enum top_mode mode, const struct top_row 
 	case K_UTIL:
 		if (r->util * 100 >= 999.5)
 			snprintf(buf, len, "999%%");
+		else if (r->util > 0 && r->util < 0.005)
+			snprintf(buf, len, "<1%%");
 		else
 			snprintf(buf, len, "%.0f%%", r->util > 0 ? r->util * 100 : 0.0);
 		break;
@@ -857,67 +863,78 @@ static void cell(const struct view *v, enum top_mode mode, const struct top_row 
 	}
 }
 
-/* Columns for WIDTH (0: each as wide as its widest cell, nothing dropped). */
+/* Columns for WIDTH (0: each as wide as its widest cell, nothing dropped).
+ * At a width, "fit" columns shrink to their widest cell, then columns are
+ * dropped by their drop rank until the rest fits, and the flex column takes
+ * what is left. */
 static int layout_make(struct layout *l, const struct view *v, enum top_mode mode,
 		       const struct top_row *rows, size_t nrows, size_t width)
 {
-	const struct col *all;
+	size_t n, fixed = 0, flex_min = 0, cw[MAX_COLS];
+	const struct col *all = mode_cols(mode, &n);
 	bool keep[MAX_COLS];
-	size_t n, fixed, flex_min = 0;
-	char *buf;
+	char *buf = malloc(CELL_MAX);
 
-	all = mode_cols(mode, &n);
+	if (!buf)
+		return -ENOMEM;
 	memset(l, 0, sizeof(*l));
 	l->width = width;
 	l->mode = mode;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		keep[i] = true;
-	if (width) {
-		for (;;) {
-			size_t worst = n;
-
-			fixed = 0;
-			for (size_t i = 0; i < n; i++) {
-				if (!keep[i])
-					continue;
-				fixed += all[i].width + (fixed ? 1 : 0);
-				if (all[i].flex)
-					flex_min = all[i].width;
-				if (all[i].drop && (worst == n || all[i].drop > all[worst].drop))
-					worst = i;
-			}
-			if (fixed <= width || worst == n)
-				break;
-			keep[worst] = false;
+		cw[i] = all[i].width;
+		if (width && !all[i].fit)
+			continue;
+		cw[i] = strlen(all[i].title);
+		for (size_t r = 0; r < nrows; r++) {
+			cell(v, mode, &rows[r], &all[i], 0, buf, CELL_MAX);
+			if (str_width(buf) > cw[i])
+				cw[i] = str_width(buf);
 		}
+		if (width && cw[i] > all[i].width)
+			cw[i] = all[i].width;
 	}
-	buf = malloc(CELL_MAX);
-	if (!buf)
-		return -ENOMEM;
+	free(buf);
+	while (width) {
+		size_t worst = n;
+
+		fixed = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (!keep[i])
+				continue;
+			fixed += cw[i] + (fixed ? 1 : 0);
+			if (all[i].flex)
+				flex_min = cw[i];
+			if (all[i].drop && (worst == n || all[i].drop > all[worst].drop))
+				worst = i;
+		}
+		if (fixed <= width || worst == n)
+			break;
+		keep[worst] = false;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (!keep[i])
 			continue;
 		l->c[l->n] = &all[i];
-		l->w[l->n] = all[i].width;
-		if (!width) {
-			size_t w = strlen(all[i].title);
-
-			for (size_t r = 0; r < nrows; r++) {
-				size_t cw;
-
-				cell(v, mode, &rows[r], &all[i], 0, buf, CELL_MAX);
-				cw = str_width(buf);
-				if (cw > w)
-					w = cw;
-			}
-			l->w[l->n] = w;
-		} else if (all[i].flex) {
+		l->w[l->n] = cw[i];
+		if (width && all[i].flex && fixed < width)
 			l->w[l->n] = flex_min + (width - fixed);
-		}
 		l->n++;
 	}
-	free(buf);
 	return 0;
+}
+
+/* A line wider than the layout's width (a terminal narrower than the
+ * columns that are never dropped) is cut there. */
+static void clip(struct sb *b, size_t width)
+{
+	size_t got, n;
+
+	if (!width || b->oom || !b->p || str_width(b->p) <= width)
+		return;
+	n = prefix_for(b->p, width, &got);
+	b->n = n;
+	b->p[n] = '\0';
 }
 
 static void line_header(struct sb *b, const struct layout *l)
@@ -928,6 +945,7 @@ static void line_header(struct sb *b, const struct layout *l)
 			sb_add(b, " ", 1);
 		sb_fit(b, l->c[i]->title, l->w[i], l->c[i]->left, false);
 	}
+	clip(b, l->width);
 }
 
 static void line_row(struct sb *b, const struct layout *l, const struct view *v,
@@ -942,9 +960,10 @@ static void line_row(struct sb *b, const struct layout *l, const struct view *v,
 		cell(v, l->mode, r, c, l->width ? l->w[i] : 0, buf, CELL_MAX);
 		sb_fit(b, buf, l->w[i], c->left, c->key == K_NAME || c->key == K_OWNER);
 	}
+	clip(b, l->width);
 }
 
-/* "portburn top  node N  mode M  lost L  TIME  pods by in-use  filter 'F'". */
+/* "node N  mode M  lost L  TIME  pods by in-use  filter 'F'". */
 static void line_status(struct sb *b, const struct view *v, const struct top_opts *o,
 			bool local_time, bool paused, size_t width)
 {
@@ -962,7 +981,7 @@ static void line_status(struct sb *b, const struct view *v, const struct top_opt
 		strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	else
 		snprintf(t, sizeof(t), "-");
-	n = snprintf(tmp, sizeof(tmp), "portburn top  node %s  mode %s  lost %" PRIu64, node,
+	n = snprintf(tmp, sizeof(tmp), "node %s  mode %s  lost %" PRIu64, node,
 		     mode[0] ? mode : "-", v->events_lost_total);
 	if (v->untracked_total && n > 0 && (size_t)n < sizeof(tmp))
 		n += snprintf(tmp + n, sizeof(tmp) - n, "  untracked %" PRIu64, v->untracked_total);
