@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include "detect.h"
 #include "ledger.h"
 #include "tracer.h"
 
@@ -16,6 +17,7 @@ struct common_opts {
 	char sidecar_buf[1024];
 	struct ledger_cfg ledger;	/* snapshot, serve, top */
 	uint64_t reconcile_s;		/* --reconcile, seconds */
+	struct detect_cfg detect;	/* --warn, --crit, --window, --amplification */
 };
 
 /* Long options every subcommand accepts; their values start at 0x100. */
@@ -29,6 +31,10 @@ enum {
 	OPT_SNAT_BUDGET,
 	OPT_NODE,
 	OPT_RECONCILE,
+	OPT_WARN,
+	OPT_CRIT,
+	OPT_WINDOW,
+	OPT_AMPLIFICATION,
 };
 #define COMMON_LONG_OPTS                                                   \
 	{ "mode", required_argument, NULL, OPT_MODE },                     \
@@ -43,13 +49,20 @@ enum {
 	{ "cluster-cidr", required_argument, NULL, OPT_CLUSTER_CIDR },     \
 	{ "snat-budget", required_argument, NULL, OPT_SNAT_BUDGET },       \
 	{ "node", required_argument, NULL, OPT_NODE }
+/* Options of the commands that raise alerts (trace, serve, top). */
+#define DETECT_LONG_OPTS                                                   \
+	{ "warn", required_argument, NULL, OPT_WARN },                     \
+	{ "crit", required_argument, NULL, OPT_CRIT },                     \
+	{ "window", required_argument, NULL, OPT_WINDOW },                 \
+	{ "amplification", required_argument, NULL, OPT_AMPLIFICATION }
 #define RECONCILE_LONG_OPT { "reconcile", required_argument, NULL, OPT_RECONCILE }
 
 void common_init(struct common_opts *o);
 /* Handle one common option (or an unknown one: usage error). 0 or 2. */
 int common_opt(struct common_opts *o, int opt, const char *arg, void (*usage)(FILE *));
 void common_usage(FILE *f);
-/* After parsing: privileges, cgroup v2 mount, signals. 0 or 1 (logged). */
+/* After parsing: checks across options, privileges, cgroup v2 mount,
+ * signals. 0, or the exit code: 1 runtime failure, 2 usage (logged). */
 int common_setup(struct common_opts *o);
 /* Print "portburn: MSG" and the usage line to stderr; returns 2. */
 int usage_error(void (*usage)(FILE *), const char *fmt, ...)

@@ -17,7 +17,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: portburn serve [--listen ADDR:PORT] [--reconcile SECONDS] "
-		   "[--cluster-cidr CIDR]... [--snat-budget N] [--node NAME] [common options]\n");
+		   "[--cluster-cidr CIDR]... [--snat-budget N] [--node NAME] [--warn PCT] [--crit PCT] "
+		   "[--window S] [--amplification R] [common options]\n");
 }
 
 static void on_alert(void *ctx, const struct alert *a)
@@ -38,6 +39,7 @@ int cmd_serve(int argc, char **argv, struct common_opts *common)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		COMMON_LONG_OPTS,
+		DETECT_LONG_OPTS,
 		LEDGER_LONG_OPTS,
 		RECONCILE_LONG_OPT,
 		{ 0 },
@@ -65,8 +67,9 @@ int cmd_serve(int argc, char **argv, struct common_opts *common)
 	}
 	if (optind < argc)
 		return usage_error(usage, "unexpected argument '%s'", argv[optind]);
-	if (common_setup(common))
-		return 1;
+	if ((ret = common_setup(common)))
+		return ret;
+	ret = 1; /* until it has run */
 
 	/* Set up: the listener first (a bad address is a usage error), then the
 	 * programs, the ledger and the detectors. */

@@ -55,8 +55,9 @@ int cmd_snapshot(int argc, char **argv, struct common_opts *common)
 	}
 	if (optind < argc)
 		return usage_error(usage, "unexpected argument '%s'", argv[optind]);
-	if (common_setup(common))
-		return 1;
+	if ((ret = common_setup(common)))
+		return ret;
+	ret = 1; /* until it has run */
 
 	uint64_t t0 = mono_ns();
 

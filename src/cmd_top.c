@@ -15,7 +15,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: portburn [top] [--once] [--view pods|containers|dests|snat] "
 		   "[--sort in-use|open|tw|util|rate|fail|amp|name] [--filter TEXT] "
-		   "[--reconcile SECONDS] [--cluster-cidr CIDR]... [--snat-budget N] [common options]\n");
+		   "[--reconcile SECONDS] [--cluster-cidr CIDR]... [--snat-budget N] [--warn PCT] [--crit PCT] "
+		   "[--window S] [--amplification R] [common options]\n");
 }
 
 int cmd_top(int argc, char **argv, struct common_opts *common)
@@ -27,6 +28,7 @@ int cmd_top(int argc, char **argv, struct common_opts *common)
 		{ "filter", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		COMMON_LONG_OPTS,
+		DETECT_LONG_OPTS,
 		LEDGER_LONG_OPTS,
 		RECONCILE_LONG_OPT,
 		{ 0 },
@@ -69,8 +71,9 @@ int cmd_top(int argc, char **argv, struct common_opts *common)
 	}
 	if (optind < argc)
 		return usage_error(usage, "unexpected argument '%s'", argv[optind]);
-	if (common_setup(common))
-		return 1;
+	if ((ret = common_setup(common)))
+		return ret;
+	ret = 1; /* until it has run */
 
 	eng = engine_new(common, NULL, NULL, NULL);
 	if (!eng)

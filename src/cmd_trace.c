@@ -69,7 +69,7 @@ static void on_alert(void *arg, const struct alert *a)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: portburn trace [--json] [--pid PID] [--cgroup PATH] [--dport PORT] "
-		   "[--duration SECONDS] [common options]\n");
+		   "[--duration SECONDS] [--warn PCT] [--crit PCT] [--window S] [--amplification R] [common options]\n");
 }
 
 int cmd_trace(int argc, char **argv, struct common_opts *common)
@@ -82,6 +82,7 @@ int cmd_trace(int argc, char **argv, struct common_opts *common)
 		{ "duration", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		COMMON_LONG_OPTS,
+		DETECT_LONG_OPTS,
 		{ 0 },
 	};
 	struct trace_ctx c = { .common = common };
@@ -124,8 +125,9 @@ int cmd_trace(int argc, char **argv, struct common_opts *common)
 	}
 	if (optind < argc)
 		return usage_error(usage, "unexpected argument '%s'", argv[optind]);
-	if (common_setup(common))
-		return 1;
+	if ((ret = common_setup(common)))
+		return ret;
+	ret = 1; /* until it has run */
 
 	c.fmt = event_fmt_new(common);
 	if (!c.fmt)

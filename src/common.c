@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/capability.h>
@@ -30,6 +31,7 @@ void common_init(struct common_opts *o)
 	o->host_root = "/";
 	o->tracer.mode = PB_MODE_AUTO;
 	o->reconcile_s = 10;
+	detect_cfg_default(&o->detect);
 }
 
 void common_usage(FILE *f)
@@ -104,6 +106,29 @@ int common_opt(struct common_opts *o, int opt, const char *arg, void (*usage)(FI
 			return usage_error(usage, "invalid --node '%s'", arg);
 		o->ledger.node = arg;
 		return 0;
+	case OPT_WARN:
+	case OPT_CRIT:
+		if (parse_u64(arg, 1, 100, &v))
+			return usage_error(usage, "invalid --%s '%s' (percent, 1-100)",
+					   opt == OPT_WARN ? "warn" : "crit", arg);
+		*(opt == OPT_WARN ? &o->detect.warn : &o->detect.crit) = v / 100.0;
+		return 0;
+	case OPT_WINDOW:
+		if (parse_u64(arg, 1, 3600, &v))
+			return usage_error(usage, "invalid --window '%s' (1-3600 seconds)", arg);
+		o->detect.window_ns = v * 1000000000ULL;
+		return 0;
+	case OPT_AMPLIFICATION: {
+		char *end;
+		double r;
+
+		errno = 0;
+		r = strtod(arg, &end);
+		if (!arg[0] || *end || errno || !(r >= 1.0 && r <= 100.0))
+			return usage_error(usage, "invalid --amplification '%s' (ratio, 1-100)", arg);
+		o->detect.amplification = r;
+		return 0;
+	}
 	case OPT_RECONCILE:
 		if (parse_u64(arg, 1, 3600, &v))
 			return usage_error(usage, "invalid --reconcile '%s' (1-3600 seconds)", arg);
@@ -176,6 +201,9 @@ int common_setup(struct common_opts *o)
 	struct sigaction sa = { .sa_handler = on_signal };
 	int err;
 
+	if (o->detect.warn > o->detect.crit)
+		return usage_error(NULL, "--warn (%.0f%%) must not be above --crit (%.0f%%)",
+				   o->detect.warn * 100, o->detect.crit * 100);
 	log_setup_libbpf();
 	if (check_caps())
 		return 1;

@@ -80,7 +80,9 @@ static void on_ledger_event(void *arg, const struct ledger_event_info *i)
 		pool.in_use = i->dest_in_use;
 		pool.range_lo = i->range_lo;
 		pool.range_hi = i->range_hi;
-		snprintf(pool.holder, sizeof(pool.holder), "%.*s", (int)sizeof(pool.holder) - 1, i->owner->display);
+		snprintf(pool.holder, sizeof(pool.holder), "%.*s", (int)sizeof(pool.holder) - 1,
+			 i->holder ? i->holder->display : i->owner->display);
+		pool.holder_in_use = i->holder_in_use;
 		detect_failure(e->detect, now, &o, &dd, ev->err, &pool);
 		break;
 	}
@@ -169,7 +171,6 @@ struct engine *engine_new(struct common_opts *c, engine_event_fn on_event,
 			  engine_alert_fn on_alert_fn, void *ctx)
 {
 	struct engine *e = calloc(1, sizeof(*e));
-	struct detect_cfg dc;
 	uint64_t now;
 	int err;
 
@@ -186,8 +187,7 @@ struct engine *engine_new(struct common_opts *c, engine_event_fn on_event,
 		log_warnx("failed to set up owner attribution: names unknown");
 	c->ledger.host_root = c->host_root;
 	e->ledger = ledger_new(&c->ledger, e->owners);
-	detect_cfg_default(&dc);
-	e->detect = detect_new(&dc, on_alert, e);
+	e->detect = detect_new(&c->detect, on_alert, e);
 	if (!e->ledger || !e->detect) {
 		log_warn("failed to create the ledger");
 		goto err;

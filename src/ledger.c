@@ -470,6 +470,16 @@ void ledger_event(struct ledger *l, const struct pb_event *e, uint64_t now)
 					       .dest_in_use = d->open + d->tw };
 		struct ns_ent *n;
 
+		if (e->type == PB_EV_CONNECT_FAILED || e->type == PB_EV_BIND_FAILED) {
+			for (uint32_t k = 0; k < d->n_owners; k++) {
+				uint32_t u = d->owners[k].open + d->owners[k].tw;
+
+				if (u > i.holder_in_use) {
+					i.holder_in_use = u;
+					i.holder = &d->owners[k].owner->info;
+				}
+			}
+		}
 		HASH_FIND(hh, l->ns, &d->key.netns, sizeof(d->key.netns), n);
 		if (n) {
 			i.capacity = n->range.capacity;

@@ -46,6 +46,8 @@ struct ledger_event_info {
 	const struct pb_event *e;
 	const struct owner_info *owner;
 	uint32_t dest_in_use;		/* the event's pool after it */
+	const struct owner_info *holder;	/* its biggest holder, NULL if none */
+	uint32_t holder_in_use;
 	uint32_t capacity;		/* of its namespace, 0 unknown */
 	uint16_t range_lo, range_hi;
 };
