@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,6 +235,7 @@ struct http_server *http_new(const char *addr, const struct http_opts *opts, boo
 	struct http_opts o = opts ? *opts : (struct http_opts){ 0 };
 	struct sockaddr_storage sa;
 	struct http_server *srv;
+	sigset_t all, old;
 	socklen_t salen;
 	unsigned int flags;
 	int fd;
@@ -270,6 +272,10 @@ struct http_server *http_new(const char *addr, const struct http_opts *opts, boo
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
 	if (sa.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	/* The server's thread inherits this mask: SIGINT and SIGTERM stay with the
+	 * main thread, where they interrupt the ring buffer wait. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	srv->daemon = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, srv,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
@@ -279,6 +285,7 @@ struct http_server *http_new(const char *addr, const struct http_opts *opts, boo
 		MHD_OPTION_CONNECTION_TIMEOUT, o.timeout_s,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
 		MHD_OPTION_END);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!srv->daemon) {
 		log_warnx("failed to start the HTTP server on %s", addr);
 		close(fd);

@@ -17,7 +17,8 @@ struct http_opts {
 	unsigned int max_conns;		/* all clients together (0: 64) */
 	unsigned int max_conns_per_ip;	/* (0: 16) */
 	unsigned int timeout_s;		/* idle connection timeout (0: 10) */
-	unsigned int stale_ms;		/* /healthz fails when the last publish is older (0: 10000) */
+	unsigned int stale_ms;		/* /healthz fails when the last publish is older
+					 * (0: 10000) */
 };
 
 /* Listen on ADDR: "IPv4:PORT", "[IPv6]:PORT" (numeric addresses; port 0 picks

@@ -287,7 +287,8 @@ static int ctr_update(struct ctr_table *t, struct series *cur, size_t ncur, uint
 static void ctr_write(FILE *f, const char *name, const struct ctr_table *t)
 {
 	for (size_t i = 0; i < t->n; i++)
-		fprintf(f, "%s{%s} %" PRIu64 "\n", name, t->v[i].labels, t->v[i].base + t->v[i].last);
+		fprintf(f, "%s{%s} %" PRIu64 "\n", name, t->v[i].labels,
+			t->v[i].base + t->v[i].last);
 }
 
 /* --- destination ratios, top N per group --------------------------------- */

@@ -215,7 +215,9 @@ static void row_dest(const struct view *v, size_t i, struct top_row *r)
 	r->rate = d->opens_per_s;
 	r->forecast_s = d->forecast_s;
 	for (size_t k = 0; k < d->n_owners; k++) {
-		if (owner_at(v, d->owners[k].owner) && (r->top_owner < 0 || d->owners[k].in_use > best)) {
+		if (!owner_at(v, d->owners[k].owner))
+			continue;
+		if (r->top_owner < 0 || d->owners[k].in_use > best) {
 			best = d->owners[k].in_use;
 			r->top_owner = d->owners[k].owner;
 		}
@@ -730,7 +732,7 @@ static void pod_name(char *buf, size_t len, const char *ns, const char *pod)
 
 	snprintf(raw, sizeof(raw), "%.*s%s%.*s", (int)name_len(ns), ns, name_len(ns) ? "/" : "",
 		 (int)name_len(pod), pod);
-	esc_name(buf, len, raw);
+	esc_mem(ESC_TERM, buf, len, raw, strlen(raw));
 }
 
 /* An integer in at most W characters: 12345, 123k, 12M. */
@@ -986,8 +988,9 @@ static void line_status(struct sb *b, const struct view *v, const struct top_opt
 	if (v->untracked_total && n > 0 && (size_t)n < sizeof(tmp))
 		n += snprintf(tmp + n, sizeof(tmp) - n, "  untracked %" PRIu64, v->untracked_total);
 	if (n > 0 && (size_t)n < sizeof(tmp))
-		n += snprintf(tmp + n, sizeof(tmp) - n, "  %s  %s by %s%s", t, top_mode_name(o->mode),
-			      top_sort_name(o->sort), o->reverse ? " (reversed)" : "");
+		n += snprintf(tmp + n, sizeof(tmp) - n, "  %s  %s by %s%s", t,
+			      top_mode_name(o->mode), top_sort_name(o->sort),
+			      o->reverse ? " (reversed)" : "");
 	if (o->filter[0] && n > 0 && (size_t)n < sizeof(tmp))
 		n += snprintf(tmp + n, sizeof(tmp) - n, "  filter '%s'", filter);
 	if (paused && n > 0 && (size_t)n < sizeof(tmp))
@@ -1152,7 +1155,7 @@ static const char *const help_text[] = {
 	"  FLAGS  EXH port exhaustion (connect failed: no free port)",
 	"         PRS port pressure   SNT SNAT pressure",
 	"         AMP sidecar amplification   CHN connection churn",
-	"  Narrow terminals hide OPEN and AMP first (OPEN = IN-USE - TW).",
+	"  Narrow terminals hide the lesser columns first (OPEN = IN-USE - TW).",
 	"",
 	"  press any key",
 };
@@ -1272,8 +1275,8 @@ static void draw(struct top_ui *ui)
 			char tmp[160];
 
 			snprintf(tmp, sizeof(tmp),
-				 "%d %s%s  p c d s view  i o t u r f a n sort  / filter  space pause  "
-				 "h help  q quit",
+				 "q quit  h help  / filter  space pause  p c d s view  "
+				 "i o t u r f a n sort  %d %s%s",
 				 n, top_mode_name(o.mode), ui->scroll ? " (scrolled)" : "");
 			sb_fit(&ui->line, tmp, cols > 1 ? cols - 1 : 1, true, false);
 		}

@@ -59,7 +59,8 @@ static inline int fv_owner(struct view *v, const char *ns, const char *pod, cons
 	return (int)v->n_owners - 1;
 }
 
-static inline int fv_pod(struct view *v, const char *ns, const char *pod, uint32_t open, uint32_t tw)
+static inline int fv_pod(struct view *v, const char *ns, const char *pod, uint32_t open,
+			 uint32_t tw)
 {
 	struct view_pod *p;
 
