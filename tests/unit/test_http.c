@@ -440,7 +440,7 @@ static void test_scrape_storm(void **state)
 	struct storm s = { .port = http_port(srv) };
 	pthread_t th[STORM];
 	pthread_attr_t attr;
-	uint64_t worst = 0, total = 0, n = 0;
+	uint64_t worst = 0, total = 0, n = 0, slow = 0;
 	unsigned int gen = 1;
 	struct reply r;
 
@@ -461,6 +461,7 @@ static void test_scrape_storm(void **state)
 		t = timed_publish(srv, big_body(256 << 10, ++gen), 256 << 10);
 		total += t;
 		n++;
+		slow += t > 5 * MS;
 		if (t > worst)
 			worst = t;
 		pthread_mutex_lock(&s.lock);
@@ -472,15 +473,17 @@ static void test_scrape_storm(void **state)
 	}
 	for (int i = 0; i < STORM; i++)
 		pthread_join(th[i], NULL);
-	print_message("storm: %d ok, %d turned away, %d broken; %" PRIu64
-		      " publishes, worst %.3f ms, mean %.3f ms\n",
-		      s.ok, s.refused, s.broken, n, worst / 1e6, total / 1e6 / (double)n);
+	print_message("storm: %d ok, %d turned away, %d broken; %" PRIu64 " publishes, %" PRIu64
+		      " over 5 ms, worst %.3f ms, mean %.3f ms\n",
+		      s.ok, s.refused, s.broken, n, slow, worst / 1e6, total / 1e6 / (double)n);
 	assert_int_equal(s.broken, 0);
 	assert_true(s.ok > 0);
-	/* Only the publisher's own scheduling can delay it: the lock is never held
-	 * across I/O. Generous against a loaded CI machine, far below a stall. */
-	if (worst > 20 * MS)
-		fail_msg("http_publish took %.1f ms during the storm", worst / 1e6);
+	/* Only the publisher's own scheduling (200 busy threads here, maybe a
+	 * sanitizer) can delay it, now and then: the lock is never held across I/O
+	 * or a client. A server that made it wait would do so on most publishes. */
+	if (slow * 20 > n || worst > 100 * MS)
+		fail_msg("http_publish: %" PRIu64 " of %" PRIu64 " took over 5 ms, worst %.1f ms",
+			 slow, n, worst / 1e6);
 	request(s.port, "GET", "/metrics", &r);
 	assert_int_equal(r.status, 200);
 	assert_true(body_intact(&r, NULL));
