@@ -61,8 +61,7 @@ struct sock_rec {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 262144); /* --max-socks */
+	__uint(max_entries, 131072); /* --max-socks; preallocated: ~170 bytes each */
 	__type(key, __u64);	     /* struct sock * */
 	__type(value, struct sock_rec);
 } socks SEC(".maps");
@@ -276,6 +275,12 @@ static __always_inline void handle_state(const struct sock *sk, int oldstate, in
 	__u64 key = (__u64)sk;
 	struct sock_rec *rec;
 
+	/* Only three transitions matter: into SYN_SENT (owner), out of it (port
+	 * known or failed) and into CLOSE (the end). The others (half the calls,
+	 * and every one of a passive socket's but its close) return at once. */
+	if (newstate != BPF_TCP_CLOSE && newstate != BPF_TCP_SYN_SENT &&
+	    oldstate != BPF_TCP_SYN_SENT)
+		return;
 	if (sk_protocol(sk) != IPPROTO_TCP)
 		return;
 	if (oldstate == BPF_TCP_CLOSE && newstate == BPF_TCP_SYN_SENT) {

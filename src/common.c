@@ -40,7 +40,8 @@ void common_usage(FILE *f)
 		   "  --mode auto|fentry|kprobe|tracepoint  hook mode (default auto)\n"
 		   "  --host-root DIR     read /proc, /sys and /var/log under DIR (default /)\n"
 		   "  --ring-size BYTES   ring buffer size, power of two >= 4k (default 8m)\n"
-		   "  --max-socks N       connections tracked in the kernel (default 262144)\n"
+		   "  --max-socks N       connections tracked in the kernel (default 131072,\n"
+		   "                      ~170 bytes of kernel memory each)\n"
 		   "  --sidecar-names A,B containers counted as sidecars (default istio-proxy,\n"
 		   "                      linkerd-proxy,envoy,cilium-envoy)\n"
 		   "  -v, --verbose       log hook choices (twice: libbpf debug)\n");

@@ -24,7 +24,7 @@ struct tracer_opts {
 };
 
 #define TRACER_DEFAULT_RING (8u << 20)
-#define TRACER_DEFAULT_MAX_SOCKS 262144u
+#define TRACER_DEFAULT_MAX_SOCKS 131072u
 #define TRACER_DEFAULT_DRAIN_MS 100
 
 /* Return non-zero to stop draining (that value is returned by tracer_poll). */
