@@ -8,7 +8,7 @@
 set -u
 k=${1:?usage: boot.sh SUITE}
 out=${PBVM_OUT:-build/vm}
-modes=$(echo ${PBVM_MODES-fentry kprobe tracepoint auto} | tr ' ' ,)
+modes=$(printf '%s' "${PBVM_MODES-fentry kprobe tracepoint auto}" | tr -s ' ' ,)
 kdir=$(cat "$out/$k.kdir")
 start=$(date +%s)
 rm -f "$out/$k.serial" "$out/$k.status"

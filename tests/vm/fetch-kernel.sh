@@ -64,13 +64,15 @@ say "$suite: linux-image-cloud-amd64 -> $img"
 say "$suite: downloading $img"
 (cd "$adir/debs" && rm -f ./*.deb && apt apt-get -qq download "$img" >&2) ||
 	die "$suite: apt-get download $img failed"
-deb=$(ls "$adir"/debs/*.deb | head -n 1)
+for deb in "$adir"/debs/*.deb; do break; done
+[ -f "$deb" ] || die "$suite: apt-get download left no .deb"
 
 say "$suite: unpacking ${deb##*/}"
 rm -rf "$kdir.tmp"
 mkdir -p "$kdir.tmp/root"
 dpkg -x "$deb" "$kdir.tmp/root"
-vmlinuz=$(ls "$kdir.tmp"/root/boot/vmlinuz-* | head -n 1)
+for vmlinuz in "$kdir.tmp"/root/boot/vmlinuz-*; do break; done
+[ -f "$vmlinuz" ] || die "$suite: no /boot/vmlinuz-* in ${deb##*/}"
 release=${vmlinuz##*/vmlinuz-}
 ln -s "root/boot/vmlinuz-$release" "$kdir.tmp/vmlinuz"
 ln -s "root/boot/config-$release" "$kdir.tmp/config"

@@ -54,8 +54,15 @@ if ! "$vm/selftest.sh" >"$out/selftest.log" 2>&1; then
 fi
 say "checks self-test: $(grep -c '^ok' "$out/selftest.log") cases ok"
 
-# --- kernels (downloaded once, then cached in tests/vm/cache)
+# Result lines, printed last (the tail of the log that tests/run.sh shows).
 failed=0
+: >"$out/summary"
+line() { # PASS|FAIL kernel mode [why]
+	printf '%s %-34s %-10s %s\n' "$1" "$2" "$3" "${4:-}" >>"$out/summary"
+	[ "$1" = PASS ] || failed=1
+}
+
+# --- kernels (downloaded once, then cached in tests/vm/cache)
 booted=
 for k in $kernels; do
 	if "$vm/fetch-kernel.sh" "$k" >"$out/$k.kdir" 2>"$out/$k.fetch"; then
@@ -64,7 +71,7 @@ for k in $kernels; do
 	else
 		cat "$out/$k.fetch"
 		say "FAIL: cannot fetch the $k kernel"
-		failed=1
+		for m in $modes; do line FAIL "$k" "$m" "kernel not fetched (see above)"; done
 	fi
 done
 
@@ -83,10 +90,11 @@ else
 fi
 
 # --- guests, PBVM_JOBS at a time, while the host leg runs
-export PBVM_OUT=$out PBVM_MODES="$modes" PBVM_AUTO=$auto PBVM_BOOT_TIMEOUT=$boot_timeout
+export PBVM_OUT="$out" PBVM_MODES="$modes" PBVM_AUTO="$auto" PBVM_BOOT_TIMEOUT="$boot_timeout"
 for k in $booted; do
 	say "booting $k ($(cat "$(cat "$out/$k.kdir")/release")) under qemu -accel tcg"
 done
+# shellcheck disable=SC2086 # one suite per line
 [ -n "$booted" ] && printf '%s\n' $booted | xargs -P "$jobs" -n 1 "$vm/boot.sh" &
 
 # --- the host's own kernel, in network namespaces of the checks' own
@@ -102,12 +110,6 @@ fi
 wait
 
 # --- results: why each failed mode failed, then one line per kernel and mode
-# (last, so that the tail of the log that tests/run.sh shows holds them all)
-: >"$out/summary"
-line() { # PASS|FAIL kernel mode [why]
-	printf '%s %-34s %-10s %s\n' "$1" "$2" "$3" "${4:-}" >>"$out/summary"
-	[ "$1" = PASS ] || failed=1
-}
 results() { # log label modes
 	for m in $3; do
 		r=$(sed -n "s/^PBVM RESULT $m \(PASS\|FAIL\)\(.*\)/\1\2/p" "$1" | tail -n 1)
