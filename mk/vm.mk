@@ -23,5 +23,6 @@ vm-kernels:
 
 TEST_EXTRA += $(VM_CONN) vm-kernels
 
-vmtest: portburn $(VM_CONN) vm-kernels
+vmtest: deps
+	$(Q)$(MAKE) --no-print-directory portburn $(VM_CONN) vm-kernels
 	$(Q)PBVM_KERNELS="$(VM_KERNELS)" ./tests/vm/run.sh
