@@ -549,7 +549,9 @@ int iter_tcp(struct bpf_iter__tcp *ctx)
 	if (!skc)
 		return 0;
 	state = BPF_CORE_READ(skc, skc_state);
-	if (state == BPF_TCP_LISTEN || state == BPF_TCP_NEW_SYN_RECV || state == BPF_TCP_CLOSE)
+	/* Listeners are reported (they come first) so that userspace can tell
+	 * accepted sockets, which share their listener's port, from outbound ones. */
+	if (state == BPF_TCP_NEW_SYN_RECV || state == BPF_TCP_CLOSE)
 		return 0;
 	r.state = state;
 	r.family = BPF_CORE_READ(skc, skc_family);
@@ -563,7 +565,9 @@ int iter_tcp(struct bpf_iter__tcp *ctx)
 		bpf_core_read(r.saddr, 4, &skc->skc_rcv_saddr);
 		bpf_core_read(r.daddr, 4, &skc->skc_daddr);
 	}
-	if (state == BPF_TCP_TIME_WAIT) {
+	if (state == BPF_TCP_LISTEN) {
+		/* nothing more: the port is what matters */
+	} else if (state == BPF_TCP_TIME_WAIT) {
 		struct tcp_timewait_sock *tw = bpf_skc_to_tcp_timewait_sock(skc);
 		long left;
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* One record per TCP socket written by the iter/tcp program (bpf/portburn.bpf.c)
- * into the iterator's file: what holds a local port right now, TIME_WAIT included. */
+ * into the iterator's file: what holds a local port right now, TIME_WAIT included,
+ * and the listeners (state TCP_LISTEN, first), whose ports accepted sockets share. */
 #ifndef PORTBURN_ITER_H
 #define PORTBURN_ITER_H
 

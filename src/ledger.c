@@ -111,6 +111,7 @@ struct ledger {
 	/* reconcile scratch */
 	uint64_t rec_now;
 	bool rec_initial;
+	uint8_t listening[65536 / 8];	/* ports listened on in the netns being walked */
 };
 
 /* ---- addresses and CIDRs ---- */
@@ -506,6 +507,7 @@ static void rec_ns(void *ctx, const struct netns_range *r)
 		HASH_ADD(hh, l->ns, netns, sizeof(n->netns), n);
 	}
 	n->range = *r;
+	memset(l->listening, 0, sizeof(l->listening));
 }
 
 static void rec_sock(void *ctx, const struct netns_range *r, const struct pb_sock *k)
@@ -517,8 +519,15 @@ static void rec_sock(void *ctx, const struct netns_range *r, const struct pb_soc
 	int quality, state = k->state == 6 /* TCP_TIME_WAIT */ ? S_TW : S_OPEN;
 	uint64_t now = l->rec_now;
 
-	/* Only ephemeral ports: accepted sockets share their listener's port. */
-	if (!(k->flags & PB_SOCK_TRACKED) && (k->sport < r->lo || k->sport > r->hi))
+	if (k->state == 10 /* TCP_LISTEN: they come first */) {
+		l->listening[k->sport / 8] |= 1 << (k->sport % 8);
+		return;
+	}
+	/* Only outbound ports: in the ephemeral range, and not a listener's (an
+	 * accepted socket shares its listener's port, whatever the range). */
+	if (!(k->flags & PB_SOCK_TRACKED) &&
+	    (k->sport < r->lo || k->sport > r->hi ||
+	     (l->listening[k->sport / 8] & (1 << (k->sport % 8)))))
 		return;
 	d = dest_get(l, k->netns, k->family, k->saddr, k->daddr, k->dport, now);
 	if (!d)

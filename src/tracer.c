@@ -128,6 +128,40 @@ static bool syscall_tracepoints_available(void)
 	return false;
 }
 
+/* Can this kernel run MODE at all? A two-instruction fentry program, or the
+ * kprobe interfaces: cheap answers that save loading every program in vain. */
+static int probe_mode(enum pb_mode mode, const struct btf *vmlinux, const char **why)
+{
+	if (mode == PB_MODE_FENTRY) {
+		struct bpf_insn insns[] = {
+			{ .code = 0xb7, .dst_reg = 0, .imm = 0 },	/* r0 = 0 */
+			{ .code = 0x95 },				/* exit */
+		};
+		LIBBPF_OPTS(bpf_prog_load_opts, po, .expected_attach_type = BPF_TRACE_FENTRY);
+		int id = vmlinux ? btf__find_by_name_kind(vmlinux, "tcp_connect", BTF_KIND_FUNC) : -1;
+		int fd;
+
+		if (id <= 0) {
+			*why = "find tcp_connect in the kernel's BTF";
+			return -ENOENT;
+		}
+		po.attach_btf_id = id;
+		fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "pb_probe", "GPL", insns, 2, &po);
+		if (fd < 0) {
+			*why = "load an fentry program";
+			return fd;
+		}
+		close(fd);
+	}
+	if (mode == PB_MODE_KPROBE && access("/sys/bus/event_source/devices/kprobe/type", F_OK) &&
+	    access("/sys/kernel/tracing/kprobe_events", F_OK) &&
+	    access("/sys/kernel/debug/tracing/kprobe_events", F_OK)) {
+		*why = "find kprobe support (kernel built without CONFIG_KPROBES?)";
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 static bool kernel_has_func(const struct btf *vmlinux, const char *name)
 {
 	return vmlinux && btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) > 0;
@@ -295,7 +329,9 @@ struct tracer *tracer_new(const struct tracer_opts *opts, tracer_event_fn fn, vo
 
 		if (o.mode != PB_MODE_AUTO && o.mode != order[i])
 			continue;
-		err = try_mode(t, &o, order[i], vmlinux, have_sys_tp, &why);
+		err = probe_mode(order[i], vmlinux, &why);
+		if (!err)
+			err = try_mode(t, &o, order[i], vmlinux, have_sys_tp, &why);
 		if (!err)
 			break;
 		if (o.mode != PB_MODE_AUTO) {

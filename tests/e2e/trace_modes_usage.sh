@@ -18,8 +18,8 @@ expect() {
 fentry_ok=0
 if "$PORTBURN" trace --mode fentry --duration 1 >/dev/null 2>&1; then fentry_ok=1; fi
 if [ $fentry_ok -eq 0 ]; then
-	expect 1 "failed to start fentry mode: could not load the programs" trace --mode fentry --duration 1
-	expect 1 "failed to start kprobe mode" trace --mode kprobe --duration 1
+	expect 1 "failed to start fentry mode: could not load an fentry program: Operation not permitted" trace --mode fentry --duration 1
+	expect 1 "failed to start kprobe mode: could not find kprobe support" trace --mode kprobe --duration 1
 	expect 0 "fentry mode unavailable" trace -v --duration 1
 	check "auto: kprobe fallback logged" grep -q "kprobe mode unavailable" "$T/err"
 	check "auto: ends in tracepoint mode" grep -q "ready (mode tracepoint)" "$T/err"
