@@ -70,6 +70,22 @@ def errnos($want; $n; $what):
 		 + "want \($n) with \($want)"]
 	else [] end;
 
+# TIME_WAIT holds the port for TCP_TIMEWAIT_LEN (60 s) on every kernel here; a
+# wrong jiffies (CONFIG_HZ) conversion or the wrong argument shows up here.
+def tw_length($what):
+	length as $n
+	| map(select((.time_wait_ns | num | type) != "number"
+		     or (.time_wait_ns | num) < 59000000000 or (.time_wait_ns | num) > 61000000000))
+	| problem($n; "\($what) without time_wait_ns of 60 s (got \(.[0].time_wait_ns))");
+
+# The end of a connection carries the conn_id of its connect (when both have one).
+def same_conn($c; $what):
+	($c | map({key: (.sport | tostring), value: .conn_id}) | from_entries) as $ids
+	| length as $n
+	| map(select(.conn_id != null and $ids[.sport | tostring] != null
+		     and .conn_id != $ids[.sport | tostring]))
+	| problem($n; "\($what) with another conn_id than its connect");
+
 def durations($what):
 	length as $n
 	| map(select((.duration_ns | num | type) != "number" or (.duration_ns | num) <= 0))
@@ -85,6 +101,7 @@ def client_closes($f):
 	  + ($c | addrs($f; "connect"))
 	  + ($t | exact_ports($f; "time_wait")) + ($t | owner($f; "time_wait"))
 	  + ($t | addrs($f; "time_wait")) + ($t | tw_hook("time_wait"))
+	  + ($t | tw_length("time_wait")) + ($t | same_conn($c; "time_wait"))
 	  + ($x | owner($f; "close"));
 
 # Server closes first: every client port is released (close, with its
@@ -97,6 +114,7 @@ def server_closes($f):
 	  + ($c | addrs($f; "connect"))
 	  + ($x | exact_ports($f; "close")) + ($x | owner($f; "close"))
 	  + ($x | addrs($f; "close")) + ($x | durations("close"))
+	  + ($x | same_conn($c; "close"))
 	  + ($t | problem($t | length; "time_wait on the side that did not close first"));
 
 # ip_local_port_range of 10 ports, 15 attempts: 10 connect, 5 EADDRNOTAVAIL.

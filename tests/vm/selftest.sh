@@ -24,7 +24,7 @@ good() {
 	l='"saddr":"127.0.0.1","daddr":"127.0.0.1"'
 	for p in 40001 40002; do
 		echo "{\"type\":\"connect\",$o,$l,\"sport\":$p,\"dport\":5001,\"hook\":\"tcp_connect\"}"
-		echo "{\"type\":\"time_wait\",$o,$l,\"sport\":$p,\"dport\":5001,\"duration_ns\":5,\"hook\":\"tcp_time_wait\"}"
+		echo "{\"type\":\"time_wait\",$o,$l,\"sport\":$p,\"dport\":5001,\"duration_ns\":5,\"time_wait_ns\":60000000000,\"hook\":\"tcp_time_wait\"}"
 	done
 	echo "{\"type\":\"connect\",$o,\"saddr\":\"::1\",\"daddr\":\"::1\",\"sport\":40003,\"dport\":5003}"
 	echo "{\"type\":\"close\",$o,\"saddr\":\"::1\",\"daddr\":\"::1\",\"sport\":40003,\"dport\":5003,\"duration_ns\":9}"
@@ -67,6 +67,12 @@ good | sed '/time_wait/s/,"hook":"tcp_time_wait"//' |
 	expect "fentry mode: TIME_WAIT without a hook" fentry tw FAIL
 good | sed '/time_wait/s/,"hook":"tcp_time_wait"//' |
 	expect "tracepoint mode: TIME_WAIT from the state tracepoint" tracepoint tw PASS
+good | sed '/time_wait.*40002/s/60000000000/0/' | expect "TIME_WAIT length 0" fentry tw FAIL
+good | sed '/time_wait.*40002/s/60000000000/15000/' | expect "TIME_WAIT length in jiffies" fentry tw FAIL
+good | sed 's/"type":"connect",/"type":"connect","conn_id":1,/; s/"type":"time_wait",/"type":"time_wait","conn_id":2,/' |
+	expect "TIME_WAIT linked to another connection" fentry tw FAIL
+good | sed 's/"type":"connect",/"type":"connect","conn_id":1,/; s/"type":"time_wait",/"type":"time_wait","conn_id":1,/' |
+	expect "TIME_WAIT linked to its connection" fentry tw PASS
 good | sed '/"sport":40003/s/"::1"/"::"/g' | expect "IPv6 addresses lost" fentry cl FAIL
 good | sed 's/"type":"close"/"type":"time_wait"/' |
 	expect "TIME_WAIT on the side that did not close first" fentry cl FAIL
