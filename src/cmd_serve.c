@@ -13,6 +13,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "util.h"
+#include "view_json.h"
 
 static void usage(FILE *f)
 {
@@ -83,7 +84,8 @@ int cmd_serve(int argc, char **argv, struct common_opts *common)
 	eng = engine_new(common, NULL, on_alert, NULL);
 	if (!ms || !eng)
 		goto out;
-	log_info("ready (mode %s), serving /metrics on %s", engine_mode(eng), listen);
+	log_info("ready (mode %s), serving /metrics, /healthz and /snapshot on %s",
+		 engine_mode(eng), listen);
 
 	/* Run: events in, a fresh exposition every second. */
 	while (!stop_requested()) {
@@ -99,6 +101,16 @@ int cmd_serve(int argc, char **argv, struct common_opts *common)
 			continue;
 		if (metrics_render(engine_view(eng), ms, &buf, &len) == 0)
 			http_publish(srv, buf, len, true);
+		if (http_snapshot_wanted(srv)) {
+			struct json_object *o = view_to_json(engine_view(eng));
+			const char *js = json_object_to_json_string_ext(
+				o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+			char *copy = strdup(js);
+
+			if (copy)
+				http_publish_snapshot(srv, copy, strlen(copy));
+			json_object_put(o);
+		}
 	}
 	http_publish(srv, NULL, 0, false);
 	engine_stop(eng);

@@ -865,7 +865,9 @@ double detect_utilization(struct detect *d, uint64_t now, const struct detect_de
 	if (n->fresh) {
 		n->fresh = false;
 		dest_of(&p->key, dest);
-		cond_init(&p->pressure, ALERT_PRESSURE, OF_POOL, n);
+		cond_init(&p->pressure, s->pool == DETECT_POOL_SNAT ? ALERT_SNAT_PRESSURE
+								    : ALERT_PRESSURE,
+			  OF_POOL, n);
 	}
 	if (top)
 		p->top = *top;
@@ -1309,6 +1311,7 @@ static const char *const kind_names[ALERT_KINDS] = {
 	[ALERT_PRESSURE] = "pressure",
 	[ALERT_AMPLIFICATION] = "amplification",
 	[ALERT_CHURN] = "churn",
+	[ALERT_SNAT_PRESSURE] = "snat_pressure",
 };
 
 const char *alert_kind_name(enum alert_kind kind)
@@ -1399,6 +1402,7 @@ struct json_object *detect_alert_json(const struct alert *a, uint64_t ts_ns)
 		err |= add_known(o, "capacity", a->capacity, a->capacity);
 		break;
 	case ALERT_PRESSURE:
+	case ALERT_SNAT_PRESSURE:
 		err |= add(o, "utilization", num(a->utilization, 3));
 		err |= add_known(o, "forecast_s", a->forecast_s, a->forecast_s >= 0);
 		err |= add(o, "pool", json_object_new_string(a->pool == DETECT_POOL_SNAT ?

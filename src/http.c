@@ -35,6 +35,10 @@ struct http_server {
 	struct MHD_Daemon *daemon;
 	pthread_mutex_t lock;
 	struct body *cur;		/* NULL until the first publish */
+	struct body *snap;		/* /snapshot, published while wanted */
+	uint64_t snap_ns;		/* when snap was published */
+	uint64_t snap_wanted_ns;	/* last /snapshot request */
+	pthread_cond_t snap_cond;	/* signalled on each snapshot publish */
 	bool healthy;
 	uint64_t published_ns;		/* mono_ns() of the last publish, 0 never */
 	uint64_t stale_ns;
@@ -79,10 +83,30 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned int status,
 	return ret;
 }
 
-static enum MHD_Result reply_metrics(struct http_server *srv, struct MHD_Connection *c)
+/* Reply with a published body: a reference is taken under the lock and
+ * dropped when libmicrohttpd is done with it. */
+static enum MHD_Result reply_body(struct MHD_Connection *c, struct body *b, const char *type,
+				  const char *missing)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
+
+	if (!b)
+		return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, missing);
+	r = MHD_create_response_from_buffer_with_free_callback_cls(b->len, b->buf, body_put_cb, b);
+	if (!r) {
+		body_put(b);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result reply_metrics(struct http_server *srv, struct MHD_Connection *c)
+{
 	struct body *b;
 
 	pthread_mutex_lock(&srv->lock);
@@ -90,18 +114,30 @@ static enum MHD_Result reply_metrics(struct http_server *srv, struct MHD_Connect
 	if (b)
 		b->refs++;
 	pthread_mutex_unlock(&srv->lock);
-	if (!b)
-		return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no metrics yet\n");
-	r = MHD_create_response_from_buffer_with_free_callback_cls(b->len, b->buf, body_put_cb, b);
-	if (!r) {
-		body_put(b);
-		return MHD_NO;
+	return reply_body(c, b, METRICS_CONTENT_TYPE, "no metrics yet\n");
+}
+
+/* The ledger's JSON is only rendered while someone asks for it: a request
+ * marks it wanted and waits (at most 3 s) for one at most a second old. */
+static enum MHD_Result reply_snapshot(struct http_server *srv, struct MHD_Connection *c)
+{
+	uint64_t asked = mono_ns();
+	struct timespec until;
+	struct body *b = NULL;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 3;
+	pthread_mutex_lock(&srv->lock);
+	srv->snap_wanted_ns = asked;
+	while (!(srv->snap && srv->snap_ns + 1000000000ULL >= asked) &&
+	       pthread_cond_timedwait(&srv->snap_cond, &srv->lock, &until) == 0)
+		;
+	if (srv->snap && srv->snap_ns + 1000000000ULL >= asked) {
+		b = srv->snap;
+		b->refs++;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, METRICS_CONTENT_TYPE);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-	MHD_destroy_response(r);
-	return ret;
+	pthread_mutex_unlock(&srv->lock);
+	return reply_body(c, b, "application/json", "snapshot not ready, retry\n");
 }
 
 static enum MHD_Result reply_health(struct http_server *srv, struct MHD_Connection *c)
@@ -136,7 +172,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return reply_metrics(srv, c);
 	if (!strcmp(url, "/healthz"))
 		return reply_health(srv, c);
-	return reply_text(c, MHD_HTTP_NOT_FOUND, "not found: try /metrics or /healthz\n");
+	if (!strcmp(url, "/snapshot"))
+		return reply_snapshot(srv, c);
+	return reply_text(c, MHD_HTTP_NOT_FOUND, "not found: try /metrics, /healthz or /snapshot\n");
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -264,6 +302,7 @@ struct http_server *http_new(const char *addr, const struct http_opts *opts, boo
 		return NULL;
 	}
 	pthread_mutex_init(&srv->lock, NULL);
+	pthread_cond_init(&srv->snap_cond, NULL);
 	srv->stale_ns = (uint64_t)o.stale_ms * 1000000ULL;
 	fd = open_listener(addr, &sa, salen, &srv->port);
 	if (fd < 0)
@@ -306,6 +345,8 @@ void http_free(struct http_server *srv)
 	/* Stops the thread and completes every response, dropping their references. */
 	MHD_stop_daemon(srv->daemon);
 	body_put(srv->cur);
+	body_put(srv->snap);
+	pthread_cond_destroy(&srv->snap_cond);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 }
@@ -334,6 +375,35 @@ int http_publish(struct http_server *srv, char *buf, size_t len, bool healthy)
 	}
 	srv->healthy = healthy;
 	srv->published_ns = mono_ns();
+	pthread_mutex_unlock(&srv->lock);
+	body_put(old);
+	return 0;
+}
+
+bool http_snapshot_wanted(struct http_server *srv)
+{
+	bool wanted;
+
+	pthread_mutex_lock(&srv->lock);
+	wanted = srv->snap_wanted_ns && mono_ns() - srv->snap_wanted_ns < 60000000000ULL;
+	pthread_mutex_unlock(&srv->lock);
+	return wanted;
+}
+
+int http_publish_snapshot(struct http_server *srv, char *buf, size_t len)
+{
+	struct body *b = malloc(sizeof(*b)), *old;
+
+	if (!b) {
+		free(buf);
+		return -ENOMEM;
+	}
+	*b = (struct body){ .buf = buf, .len = len, .refs = 1, .srv = srv };
+	pthread_mutex_lock(&srv->lock);
+	old = srv->snap;
+	srv->snap = b;
+	srv->snap_ns = mono_ns();
+	pthread_cond_broadcast(&srv->snap_cond);
 	pthread_mutex_unlock(&srv->lock);
 	body_put(old);
 	return 0;

@@ -39,4 +39,10 @@ uint16_t http_port(const struct http_server *srv);
  * Never blocks on clients. 0 or -ENOMEM. */
 int http_publish(struct http_server *srv, char *buf, size_t len, bool healthy);
 
+/* GET /snapshot: the ledger's JSON (as `portburn snapshot --json`), rendered by
+ * the main loop only while wanted (asked for in the last minute). */
+bool http_snapshot_wanted(struct http_server *srv);
+/* Takes ownership of BUF, as http_publish(). 0 or -ENOMEM. */
+int http_publish_snapshot(struct http_server *srv, char *buf, size_t len);
+
 #endif

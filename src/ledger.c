@@ -610,6 +610,24 @@ static bool same_view_owner(const struct view_owner *v, const struct owner_info 
 	       (i->pod[0] || !strcmp(v->display, i->display));
 }
 
+static enum view_kind view_kind_of(const struct owner_info *i)
+{
+	switch (i->kind) {
+	case PB_KIND_K8S_CONTAINER:
+	case PB_KIND_K8S_POD:
+		return VIEW_KIND_POD;
+	case PB_KIND_HOST:
+		return VIEW_KIND_HOST;
+	case PB_KIND_UNIT:
+	case PB_KIND_CONTAINER:
+	case PB_KIND_ROOT:
+		return VIEW_KIND_OTHER;
+	default:
+		/* An unknown cgroup layout still has a name (its path, or comm). */
+		return i->display[0] ? VIEW_KIND_OTHER : VIEW_KIND_UNKNOWN;
+	}
+}
+
 static const char *pod_name(const struct owner_info *i)
 {
 	return i->pod[0] ? i->pod : i->display;
@@ -687,6 +705,7 @@ int ledger_view(struct ledger *l, struct view *v, uint64_t now)
 			snprintf(vo->container, sizeof(vo->container), "%s", i->container);
 			snprintf(vo->display, sizeof(vo->display), "%s", i->display);
 			vo->role = (enum view_role)i->role;
+			vo->kind = view_kind_of(i);
 			vo->worst_dest = -1;
 		}
 		o->view_idx = vo - v->owners;

@@ -33,7 +33,7 @@ static const struct {
 } alert_kinds[] = {
 	{ ALERT_EXHAUSTION, "exhaustion" },
 	{ ALERT_PRESSURE, "pressure" },
-	{ 4, "snat_pressure" },
+	{ ALERT_SNAT_PRESSURE, "snat_pressure" },
 	{ ALERT_AMPLIFICATION, "amplification" },
 	{ ALERT_CHURN, "churn" },
 };
@@ -127,6 +127,24 @@ static void owner_names(const struct view_owner *o, const char **pod, const char
 {
 	*pod = o->pod;
 	*ctr = o->container;
+	switch (o->kind) {
+	case VIEW_KIND_POD:
+		return;
+	case VIEW_KIND_HOST:
+		*pod = "host";
+		*ctr = "";
+		return;
+	case VIEW_KIND_OTHER:
+		*pod = "host";
+		*ctr = o->container[0] ? o->container : o->pod;
+		return;
+	case VIEW_KIND_UNKNOWN:
+		*pod = "unknown";
+		*ctr = "";
+		return;
+	case VIEW_KIND_AUTO:
+		break;
+	}
 	if (o->namespace_[0])
 		return;
 	if (o->container[0]) {
@@ -582,8 +600,8 @@ int metrics_write(const struct view *v, struct metrics_state *s, FILE *f)
 {
 	int err;
 
-	_Static_assert(sizeof(((struct view *)0)->alerts_total) / sizeof(uint64_t) > 4,
-		       "alerts_total has room for snat_pressure");
+	_Static_assert(sizeof(((struct view *)0)->alerts_total) / sizeof(uint64_t) >= ALERT_KINDS,
+		       "alerts_total has room for every kind");
 	err = write_ports_in_use(f, v);
 	if (!err)
 		err = write_dest_utilization(f, v);

@@ -405,7 +405,7 @@ static const struct {
 } flag_toks[] = {
 	{ ALERT_EXHAUSTION, "EXH" },
 	{ ALERT_PRESSURE, "PRS" },
-	{ 4, "SNT" },		/* SNAT pressure: expected as enum alert_kind 4 */
+	{ ALERT_SNAT_PRESSURE, "SNT" },
 	{ ALERT_AMPLIFICATION, "AMP" },
 	{ ALERT_CHURN, "CHN" },
 };

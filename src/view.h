@@ -19,7 +19,17 @@ enum alert_kind {
 	ALERT_PRESSURE = 1,
 	ALERT_AMPLIFICATION = 2,
 	ALERT_CHURN = 3,
-	ALERT_KINDS = 4,
+	ALERT_SNAT_PRESSURE = 4,	/* pressure on a node SNAT pool */
+	ALERT_KINDS = 5,
+};
+
+/* What an owner is, for outputs that label it (metrics). */
+enum view_kind {
+	VIEW_KIND_AUTO = 0,	/* infer from the names (namespace "" = not a pod) */
+	VIEW_KIND_POD,		/* a pod's container (names may be unknown: pod-<uid>) */
+	VIEW_KIND_HOST,		/* the host network namespace itself */
+	VIEW_KIND_OTHER,	/* a systemd unit, docker container or process: pod = its name */
+	VIEW_KIND_UNKNOWN,	/* nothing found */
 };
 
 /* Who holds ports: a container of a pod, or a non-Kubernetes owner (then
@@ -30,6 +40,7 @@ struct view_owner {
 	char container[VIEW_NAME_LEN];	/* "" when unknown (TIME_WAIT from before start) */
 	char display[VIEW_NAME_LEN * 2];	/* namespace/pod/container, or unit, or comm */
 	enum view_role role;
+	enum view_kind kind;
 	uint32_t open;			/* SYN_SENT..LAST_ACK sockets holding a local port */
 	uint32_t time_wait;
 	uint32_t in_use;		/* open + time_wait */
