@@ -1258,6 +1258,21 @@ double detect_pod_amplification(const struct detect *d, const char *namespace_, 
 	return n ? ENT(n, pod_ent)->ratio : 0;
 }
 
+void detect_foreach_flow(const struct detect *d, detect_flow_fn fn, void *ctx)
+{
+	struct node *n, *tmp;
+
+	if (!d || !fn)
+		return;
+	HASH_ITER(hh, d->flows.hash, n, tmp) {
+		const struct flow_ent *f = ENT(n, flow_ent);
+
+		if (f->a || f->s)
+			fn(ctx, f->key.pod.ns, f->key.pod.pod, f->key.addr.family, f->key.addr.daddr,
+			   f->key.addr.dport, f->ratio);
+	}
+}
+
 void detect_foreach_active(const struct detect *d, uint64_t now, detect_alert_fn fn, void *ctx)
 {
 	const struct cond *c;

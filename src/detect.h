@@ -194,6 +194,12 @@ uint32_t detect_pod_flags(const struct detect *d, const char *namespace_, const 
 double detect_pod_amplification(const struct detect *d, const char *namespace_, const char *pod);
 /* Call FN with the current state of every active alert (phase SUMMARY,
  * counts since its last line; nothing is reset). */
+/* Each (pod, destination) flow with sidecar or app connections in the window:
+ * its amplification ratio (sidecar / app; 0 while the app made none). */
+typedef void (*detect_flow_fn)(void *ctx, const char *namespace_, const char *pod, int family,
+			       const uint8_t *daddr, uint16_t dport, double ratio);
+void detect_foreach_flow(const struct detect *d, detect_flow_fn fn, void *ctx);
+
 void detect_foreach_active(const struct detect *d, uint64_t now_ns, detect_alert_fn fn,
 			   void *ctx);
 

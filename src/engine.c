@@ -97,6 +97,33 @@ static void owner_of_view(struct detect_owner *o, const struct view_owner *vo)
 	o->role = vo->role == VIEW_ROLE_SIDECAR ? PB_ROLE_SIDECAR : PB_ROLE_APP;
 }
 
+static void add_flow(void *arg, const char *ns, const char *pod, int family, const uint8_t *daddr,
+		     uint16_t dport, double ratio)
+{
+	struct view *v = arg;
+	struct view_amp *a;
+	size_t p;
+
+	if (ratio <= 0)
+		return;
+	for (p = 0; p < v->n_pods; p++)
+		if (!strcmp(v->pods[p].namespace_, ns) && !strcmp(v->pods[p].pod, pod))
+			break;
+	if (p == v->n_pods)
+		return;
+	a = realloc(v->amps, (v->n_amps + 1) * sizeof(*a));
+	if (!a)
+		return;
+	v->amps = a;
+	a = &v->amps[v->n_amps++];
+	memset(a, 0, sizeof(*a));
+	a->pod = p;
+	a->family = family;
+	a->dport = dport;
+	memcpy(a->daddr, daddr, 16);
+	a->ratio = ratio;
+}
+
 /* Feed the detectors the pools' utilization and take back forecasts and flags. */
 static void detect_view(struct engine *e, struct view *v, uint64_t now)
 {
@@ -147,6 +174,7 @@ static void detect_view(struct engine *e, struct view *v, uint64_t now)
 		v->pods[i].amplification =
 			detect_pod_amplification(e->detect, v->pods[i].namespace_, v->pods[i].pod);
 	}
+	detect_foreach_flow(e->detect, add_flow, v);
 	detect_stats(e->detect, &st);
 	memcpy(v->alerts_total, st.alerts_total, sizeof(st.alerts_total));
 }

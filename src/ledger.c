@@ -648,6 +648,7 @@ void view_free(struct view *v)
 	free(v->dests);
 	free(v->snat);
 	free(v->failures);
+	free(v->amps);
 	memset(v, 0, sizeof(*v));
 }
 

@@ -562,14 +562,54 @@ static int write_failures(FILE *f, const struct view *v, struct ctr_table *t)
 	return err;
 }
 
-/* Per pod and destination: sidecar connections / app connections. The view
- * has no per-destination amplification yet (see the report on issue 7): the
- * family is declared with no series until it has. */
-static void write_amplification(FILE *f, const struct view *v)
+/* Per pod and destination: sidecar connections / app connections, the 5
+ * largest per pod. */
+static int by_pod_then_ratio(const void *a, const void *b)
 {
+	const struct view_amp *x = *(const struct view_amp *const *)a;
+	const struct view_amp *y = *(const struct view_amp *const *)b;
+
+	if (x->pod != y->pod)
+		return x->pod - y->pod;
+	return (y->ratio > x->ratio) - (y->ratio < x->ratio);
+}
+
+static int write_amplification(FILE *f, const struct view *v)
+{
+	const struct view_amp **order;
+	char ns[LABEL_MAX], pod[LABEL_MAX], da[ADDR_STRLEN];
+	int shown = 0;
+
 	family(f, "portburn_amplification_ratio", "gauge",
 	       "Connections the pod's sidecar opened per connection its app opened towards "
 	       "daddr:dport over the amplification window (top 5 per pod).");
+	if (!v->n_amps)
+		return 0;
+	order = malloc(v->n_amps * sizeof(*order));
+	if (!order)
+		return -ENOMEM;
+	for (size_t i = 0; i < v->n_amps; i++)
+		order[i] = &v->amps[i];
+	qsort(order, v->n_amps, sizeof(*order), by_pod_then_ratio);
+	for (size_t i = 0; i < v->n_amps; i++) {
+		const struct view_amp *a = order[i];
+		const struct view_pod *p;
+
+		if (i && order[i - 1]->pod == a->pod)
+			shown++;
+		else
+			shown = 0;
+		if (shown >= METRICS_TOP_N || a->pod < 0 || (size_t)a->pod >= v->n_pods)
+			continue;
+		p = &v->pods[a->pod];
+		esc_label(ns, p->namespace_);
+		esc_label(pod, p->pod);
+		fprintf(f, "portburn_amplification_ratio{namespace=\"%s\",pod=\"%s\",daddr=\"%s\","
+			   "dport=\"%u\"} %.4g\n",
+			ns, pod, addr_fmt(a->family, a->daddr, da, sizeof(da)), a->dport, a->ratio);
+	}
+	free(order);
+	return 0;
 }
 
 static void write_node(FILE *f, const struct view *v)
@@ -616,7 +656,8 @@ int metrics_write(const struct view *v, struct metrics_state *s, FILE *f)
 		log_warn("failed to render metrics");
 		return err;
 	}
-	write_amplification(f, v);
+	if (!err)
+		err = write_amplification(f, v);
 	write_node(f, v);
 	if (fflush(f) == EOF || ferror(f)) {
 		err = errno ? -errno : -EIO;

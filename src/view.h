@@ -100,6 +100,14 @@ struct view_snat {
 	size_t n_pods;
 };
 
+/* Sidecar amplification of one pod towards one destination (as the app saw it). */
+struct view_amp {
+	int pod;			/* index into view.pods */
+	uint16_t family, dport;
+	uint8_t daddr[16];
+	double ratio;			/* sidecar / app connections over the window */
+};
+
 struct view {
 	char node[VIEW_NAME_LEN];
 	const char *mode;		/* "tracepoint", "kprobe", "fentry" */
@@ -112,6 +120,8 @@ struct view {
 	size_t n_dests;
 	struct view_snat *snat;
 	size_t n_snat;
+	struct view_amp *amps;
+	size_t n_amps;
 	/* Failures by owner and errno name, for the metrics. */
 	struct view_failure {
 		int owner;
