@@ -25,8 +25,8 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -MMD -MP \
-	-Iinclude -Isrc -I$(OUT)/skel -DPORTBURN_VERSION='"$(VERSION)"'
-LDLIBS += -lbpf -lelf -lz -ljson-c -lmicrohttpd -lncursesw -lcap -lm -lpthread
+	$(shell pkg-config --cflags glib-2.0) -Iinclude -Isrc -I$(OUT)/skel -DPORTBURN_VERSION='"$(VERSION)"'
+LDLIBS += -lbpf -lelf -lz -ljson-c -lmicrohttpd -lncursesw -lcap -lm -lpthread $(shell pkg-config --libs glib-2.0)
 
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
@@ -45,7 +45,9 @@ LIB_OBJS := $(patsubst src/%.c,$(OUT)/src/%.o,$(LIB_SRCS))
 LIB := $(OUT)/libportburn.a
 
 .PHONY: all deps clean test demo bench
-all: deps portburn
+# deps first, then a fresh make: flags from pkg-config need the packages.
+all: deps
+	$(Q)$(MAKE) --no-print-directory portburn
 
 deps:
 	$(Q)./tools/install-deps.sh

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* The port ledger. Three tables (uthash):
- *   owners  (cgroup id, netns, comm)          -> resolved owner + counters
- *   dests   (netns, family, saddr, daddr, dport) -> counts, per-owner counts
+/* The port ledger. Three tables:
+ *   owners  (cgroup id, netns, comm)          -> resolved owner + counters (uthash)
+ *   dests   (netns, family, saddr, daddr, dport) -> counts, per-owner counts (uthash)
  *   socks   (dest id, sport)                  -> state, owner, TIME_WAIT expiry
+ * Sockets are the many (a million on a busy node): their key and value are
+ * packed into the pointers of a GHashTable, no allocation per socket, about
+ * 40 bytes each instead of ~120 with a hash handle.
  * Counts are kept incrementally, so a view costs one pass over dests and
  * owners, plus one pass over sockets for TIME_WAIT expiry. */
 #define _GNU_SOURCE
@@ -14,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <glib.h>
 #include <uthash.h>
 #include "ledger.h"
 #include "log.h"
@@ -49,6 +53,7 @@ struct owner_ent {
 	} errs[OWNER_ERRNOS];
 	uint64_t last_used_ns;
 	int view_idx;			/* scratch while building a view */
+	uint32_t id;			/* index in owner_by_id, packed into sockets */
 };
 
 struct dest_key {
@@ -75,13 +80,15 @@ struct dest_ent {
 	uint32_t n_owners, cap_owners;
 };
 
+/* A socket, decoded from its packed value:
+ *   bits  0-19 owner id, 20 state, 21-22 quality, 23-30 reconcile generation,
+ *   32-63 TIME_WAIT expiry in seconds of CLOCK_MONOTONIC (0: open). */
 struct sock_ent {
 	uint64_t key;			/* dest id << 16 | sport */
-	UT_hash_handle hh;
 	struct dest_ent *dest;
 	struct owner_ent *owner;
-	uint64_t tw_expire_ns;
-	uint32_t gen;
+	uint32_t tw_expire_s;
+	uint8_t gen;
 	uint8_t state;
 	uint8_t quality;
 };
@@ -100,11 +107,13 @@ struct ledger {
 	void *hook_ctx;
 	struct owner_ent *owners;
 	struct dest_ent *dests;
-	struct dest_ent **dest_by_id;	/* id -> dest, for nothing but lookups by sock key */
-	struct sock_ent *socks;
+	struct dest_ent **dest_by_id;	/* id -> dest */
+	uint32_t n_dest_ids, *free_dest_ids, n_free_dest_ids;
+	struct owner_ent *owner_by_id[MAX_OWNERS];
+	uint32_t free_owner_ids[MAX_OWNERS], n_free_owner_ids, n_owner_ids;
+	GHashTable *socks;
 	struct ns_ent *ns;
 	uint32_t host_netns;
-	uint32_t next_dest_id;
 	uint32_t gen;
 	uint64_t prev_view_ns;
 	struct ledger_stats st;
@@ -200,6 +209,8 @@ static struct owner_ent *owner_get(struct ledger *l, uint64_t cgroup_id, uint32_
 		HASH_ITER(hh, l->owners, x, tmp) {
 			if (!x->open && !x->tw && now - x->last_used_ns > 60000000000ULL) {
 				HASH_DEL(l->owners, x);
+				l->owner_by_id[x->id] = NULL;
+				l->free_owner_ids[l->n_free_owner_ids++] = x->id;
 				free(x);
 			}
 		}
@@ -211,6 +222,8 @@ static struct owner_ent *owner_get(struct ledger *l, uint64_t cgroup_id, uint32_
 		return NULL;
 	o->key = k;
 	o->last_used_ns = now;
+	o->id = l->n_free_owner_ids ? l->free_owner_ids[--l->n_free_owner_ids] : l->n_owner_ids++;
+	l->owner_by_id[o->id] = o;
 	if (l->resolver) {
 		if (cgroup_id)
 			owner_resolve(l->resolver, cgroup_id, netns, 0, k.comm, &o->info);
@@ -245,8 +258,27 @@ static struct dest_ent *dest_get(struct ledger *l, uint32_t netns, uint16_t fami
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return NULL;
+	if (l->n_free_dest_ids) {
+		d->id = l->free_dest_ids[--l->n_free_dest_ids];
+	} else {
+		struct dest_ent **nb;
+		uint32_t *nf;
+
+		/* Ids start at 1; the free list can hold every id ever given. */
+		nb = realloc(l->dest_by_id, (l->n_dest_ids + 2) * sizeof(*nb));
+		if (nb)
+			l->dest_by_id = nb;
+		nf = realloc(l->free_dest_ids, (l->n_dest_ids + 2) * sizeof(*nf));
+		if (nf)
+			l->free_dest_ids = nf;
+		if (!nb || !nf || l->n_dest_ids + 1 >= (1u << 31)) {
+			free(d);
+			return NULL;
+		}
+		d->id = ++l->n_dest_ids;
+	}
+	l->dest_by_id[d->id] = d;
 	d->key = k;
-	d->id = ++l->next_dest_id;
 	d->last_used_ns = now;
 	HASH_ADD(hh, l->dests, key, sizeof(k), d);
 	return d;
@@ -288,55 +320,89 @@ static void account(struct sock_ent *s, int sign)
 	}
 }
 
-static struct sock_ent *sock_find(struct ledger *l, struct dest_ent *d, uint16_t sport)
+static uint64_t sock_key(const struct dest_ent *d, uint16_t sport)
 {
-	uint64_t key = (uint64_t)d->id << 16 | sport;
-	struct sock_ent *s;
+	return (uint64_t)d->id << 16 | sport;
+}
 
-	HASH_FIND(hh, l->socks, &key, sizeof(key), s);
-	return s;
+static uint64_t sock_pack(const struct sock_ent *s)
+{
+	return (uint64_t)s->owner->id | (uint64_t)(s->state & 1) << 20 |
+	       (uint64_t)(s->quality & 3) << 21 | (uint64_t)s->gen << 23 |
+	       (uint64_t)s->tw_expire_s << 32;
+}
+
+static void sock_unpack(const struct ledger *l, uint64_t key, uint64_t v, struct sock_ent *s)
+{
+	s->key = key;
+	s->dest = l->dest_by_id[key >> 16];
+	s->owner = l->owner_by_id[v & 0xfffff];
+	s->state = v >> 20 & 1;
+	s->quality = v >> 21 & 3;
+	s->gen = v >> 23 & 0xff;
+	s->tw_expire_s = v >> 32;
+}
+
+static bool sock_find(struct ledger *l, struct dest_ent *d, uint16_t sport, struct sock_ent *s)
+{
+	uint64_t key = sock_key(d, sport);
+	gpointer v;
+
+	if (!g_hash_table_lookup_extended(l->socks, GSIZE_TO_POINTER(key), NULL, &v))
+		return false;
+	sock_unpack(l, key, GPOINTER_TO_SIZE(v), s);
+	return true;
 }
 
 static void sock_del(struct ledger *l, struct sock_ent *s)
 {
 	account(s, -1);
-	HASH_DEL(l->socks, s);
-	free(s);
+	g_hash_table_remove(l->socks, GSIZE_TO_POINTER(s->key));
+}
+
+static uint32_t expire_s(uint64_t ns)
+{
+	return ns ? (uint32_t)((ns + 999999999ULL) / 1000000000ULL) : 0;
 }
 
 /* Insert or update the socket (D, SPORT). */
-static struct sock_ent *sock_set(struct ledger *l, struct dest_ent *d, uint16_t sport,
-				 struct owner_ent *o, int quality, int state, uint64_t tw_expire)
+static void sock_set(struct ledger *l, struct dest_ent *d, uint16_t sport, struct owner_ent *o,
+		     int quality, int state, uint64_t tw_expire_ns)
 {
-	struct sock_ent *s = sock_find(l, d, sport);
+	struct sock_ent s;
 
-	if (s) {
-		account(s, -1);
-		if (quality >= s->quality) {
-			s->owner = o;
-			s->quality = quality;
+	if (sock_find(l, d, sport, &s)) {
+		account(&s, -1);
+		if (quality >= s.quality) {
+			s.owner = o;
+			s.quality = quality;
 		}
 	} else {
-		if (HASH_COUNT(l->socks) >= l->cfg.max_socks) {
+		if (g_hash_table_size(l->socks) >= l->cfg.max_socks) {
 			l->st.untracked++;
-			return NULL;
+			return;
 		}
-		s = calloc(1, sizeof(*s));
-		if (!s) {
-			l->st.untracked++;
-			return NULL;
-		}
-		s->key = (uint64_t)d->id << 16 | sport;
-		s->dest = d;
-		s->owner = o;
-		s->quality = quality;
-		HASH_ADD(hh, l->socks, key, sizeof(s->key), s);
+		s = (struct sock_ent){ .key = sock_key(d, sport), .dest = d, .owner = o,
+				       .quality = quality };
 	}
-	s->state = state;
-	s->tw_expire_ns = tw_expire;
-	s->gen = l->gen;
-	account(s, +1);
-	return s;
+	s.state = state;
+	s.tw_expire_s = expire_s(tw_expire_ns);
+	s.gen = l->gen;
+	account(&s, +1);
+	g_hash_table_insert(l->socks, GSIZE_TO_POINTER(s.key), GSIZE_TO_POINTER(sock_pack(&s)));
+}
+
+static guint hash_u64(gconstpointer p)
+{
+	uint64_t k = GPOINTER_TO_SIZE(p);
+
+	/* splitmix64 finaliser: ids and ports are small and dense */
+	k ^= k >> 30;
+	k *= 0xbf58476d1ce4e5b9ULL;
+	k ^= k >> 27;
+	k *= 0x94d049bb133111ebULL;
+	k ^= k >> 31;
+	return (guint)k;
 }
 
 /* ---- life cycle ---- */
@@ -355,6 +421,7 @@ struct ledger *ledger_new(const struct ledger_cfg *cfg, struct owner_resolver *o
 	if (!l->cfg.host_root)
 		l->cfg.host_root = "/";
 	l->resolver = owners;
+	l->socks = g_hash_table_new(hash_u64, g_direct_equal);
 	if (cfg->node && cfg->node[0])
 		snprintf(l->node, sizeof(l->node), "%s", cfg->node);
 	else if (gethostname(l->node, sizeof(l->node) - 1))
@@ -368,17 +435,15 @@ struct ledger *ledger_new(const struct ledger_cfg *cfg, struct owner_resolver *o
 
 void ledger_free(struct ledger *l)
 {
-	struct sock_ent *s, *st;
 	struct dest_ent *d, *dt;
 	struct owner_ent *o, *ot;
 	struct ns_ent *n, *nt;
 
 	if (!l)
 		return;
-	HASH_ITER(hh, l->socks, s, st) {
-		HASH_DEL(l->socks, s);
-		free(s);
-	}
+	g_hash_table_destroy(l->socks);
+	free(l->dest_by_id);
+	free(l->free_dest_ids);
 	HASH_ITER(hh, l->dests, d, dt) {
 		HASH_DEL(l->dests, d);
 		free(d->owners);
@@ -398,7 +463,7 @@ void ledger_free(struct ledger *l)
 void ledger_stats(const struct ledger *l, struct ledger_stats *st)
 {
 	*st = l->st;
-	st->socks = HASH_COUNT(l->socks);
+	st->socks = g_hash_table_size(l->socks);
 	st->dests = HASH_COUNT(l->dests);
 	st->owners = HASH_COUNT(l->owners);
 }
@@ -438,7 +503,7 @@ void ledger_event(struct ledger *l, const struct pb_event *e, uint64_t now)
 {
 	struct owner_ent *o;
 	struct dest_ent *d;
-	struct sock_ent *s;
+	struct sock_ent s;
 
 	o = owner_get(l, e->owner.cgroup_id, e->owner.netns, e->owner.comm, now);
 	if (!o)
@@ -455,12 +520,12 @@ void ledger_event(struct ledger *l, const struct pb_event *e, uint64_t now)
 	case PB_EV_CONNECT_FAILED:
 	case PB_EV_BIND_FAILED:
 		count_failure(o, e->err);
-		if (e->sport && (s = sock_find(l, d, e->sport)))
-			sock_del(l, s);
+		if (e->sport && sock_find(l, d, e->sport, &s))
+			sock_del(l, &s);
 		break;
 	case PB_EV_CLOSE:
-		if ((s = sock_find(l, d, e->sport)))
-			sock_del(l, s);
+		if (sock_find(l, d, e->sport, &s))
+			sock_del(l, &s);
 		break;
 	case PB_EV_TIME_WAIT:
 		sock_set(l, d, e->sport, o, Q_TRACKED, S_TW, now + e->tw_ns);
@@ -515,7 +580,8 @@ static void rec_sock(void *ctx, const struct netns_range *r, const struct pb_soc
 	struct ledger *l = ctx;
 	struct owner_ent *o;
 	struct dest_ent *d;
-	struct sock_ent *s;
+	struct sock_ent s;
+	bool known;
 	int quality, state = k->state == 6 /* TCP_TIME_WAIT */ ? S_TW : S_OPEN;
 	uint64_t now = l->rec_now;
 
@@ -532,7 +598,7 @@ static void rec_sock(void *ctx, const struct netns_range *r, const struct pb_soc
 	d = dest_get(l, k->netns, k->family, k->saddr, k->daddr, k->dport, now);
 	if (!d)
 		return;
-	s = sock_find(l, d, k->sport);
+	known = sock_find(l, d, k->sport, &s);
 	if (k->flags & PB_SOCK_TRACKED) {
 		quality = Q_TRACKED;
 		o = owner_get(l, k->owner.cgroup_id, k->owner.netns, k->owner.comm, now);
@@ -545,10 +611,10 @@ static void rec_sock(void *ctx, const struct netns_range *r, const struct pb_soc
 	}
 	if (!o)
 		return;
-	if (s) {
+	if (known) {
 		/* Keep the owner we know from the connect unless the kernel knows better. */
-		if (quality < s->quality)
-			o = s->owner;
+		if (quality < s.quality)
+			o = s.owner;
 	} else if (!l->rec_initial) {
 		l->st.drift_added++;
 	}
@@ -559,7 +625,8 @@ static void rec_sock(void *ctx, const struct netns_range *r, const struct pb_soc
 int ledger_reconcile(struct ledger *l, int iter_fd, uint64_t now, bool initial)
 {
 	struct sockwalk_stats ws;
-	struct sock_ent *s, *tmp;
+	GHashTableIter it;
+	gpointer k, v;
 	int err;
 
 	if (iter_fd < 0)
@@ -570,17 +637,23 @@ int ledger_reconcile(struct ledger *l, int iter_fd, uint64_t now, bool initial)
 	err = sockwalk(iter_fd, l->cfg.host_root, rec_ns, rec_sock, l, &ws);
 	if (err)
 		return err;
-	HASH_ITER(hh, l->socks, s, tmp) {
-		if (s->gen == l->gen)
+	g_hash_table_iter_init(&it, l->socks);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		struct sock_ent s;
+
+		sock_unpack(l, GPOINTER_TO_SIZE(k), GPOINTER_TO_SIZE(v), &s);
+		if (s.gen == (uint8_t)l->gen)
 			continue;
 		/* TIME_WAIT that ran out on its own is not drift. */
-		if (!initial && !(s->state == S_TW && s->tw_expire_ns <= now + 1000000000ULL))
+		if (!initial &&
+		    !(s.state == S_TW && (uint64_t)s.tw_expire_s * 1000000000ULL <= now + 1000000000ULL))
 			l->st.drift_removed++;
-		sock_del(l, s);
+		account(&s, -1);
+		g_hash_table_iter_remove(&it);
 	}
 	l->st.reconciles++;
 	log_debug("reconciled: %u namespaces (%u not entered), %lu sockets walked, %u tracked",
-		  ws.netns_seen, ws.netns_failed, ws.socks, HASH_COUNT(l->socks));
+		  ws.netns_seen, ws.netns_failed, ws.socks, g_hash_table_size(l->socks));
 	return 0;
 }
 
@@ -665,9 +738,10 @@ int ledger_view(struct ledger *l, struct view *v, uint64_t now)
 {
 	size_t cap_o = 0, cap_p = 0, cap_d = 0, cap_s = 0, cap_f = 0;
 	double dt = l->prev_view_ns && now > l->prev_view_ns ? (now - l->prev_view_ns) / 1e9 : 0;
-	struct sock_ent *s, *stmp;
 	struct dest_ent *d, *dtmp;
 	struct owner_ent *o, *otmp;
+	GHashTableIter it;
+	gpointer sk, sv;
 	uint32_t host_cap = ledger_capacity(l, l->host_netns);
 	uint32_t budget = l->cfg.snat_budget ? l->cfg.snat_budget : host_cap ? host_cap : 28232;
 	int idx;
@@ -677,10 +751,17 @@ int ledger_view(struct ledger *l, struct view *v, uint64_t now)
 	v->ts_ns = mono_to_wall_ns(now);
 
 	/* TIME_WAIT that has run out. */
-	HASH_ITER(hh, l->socks, s, stmp) {
-		if (s->state == S_TW && s->tw_expire_ns && s->tw_expire_ns <= now) {
+	g_hash_table_iter_init(&it, l->socks);
+	while (g_hash_table_iter_next(&it, &sk, &sv)) {
+		struct sock_ent s;
+
+		if (!(GPOINTER_TO_SIZE(sv) >> 20 & 1))
+			continue; /* open */
+		sock_unpack(l, GPOINTER_TO_SIZE(sk), GPOINTER_TO_SIZE(sv), &s);
+		if (s.tw_expire_s && (uint64_t)s.tw_expire_s * 1000000000ULL <= now) {
 			l->st.tw_expired++;
-			sock_del(l, s);
+			account(&s, -1);
+			g_hash_table_iter_remove(&it);
 		}
 	}
 
@@ -778,6 +859,8 @@ int ledger_view(struct ledger *l, struct view *v, uint64_t now)
 			/* Idle pools are forgotten after a minute. */
 			if (now - d->last_used_ns > 60000000000ULL) {
 				HASH_DEL(l->dests, d);
+				l->dest_by_id[d->id] = NULL;
+				l->free_dest_ids[l->n_free_dest_ids++] = d->id;
 				free(d->owners);
 				free(d);
 			}
