@@ -6,15 +6,15 @@
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 
-/* Kernel HZ, for jiffies -> ns. Weak: a guest without /proc/config.gz or
- * /boot/config-* still loads; 250 is Debian's (and the most common) setting. */
-extern unsigned int CONFIG_HZ __kconfig __weak;
+/* Kernel HZ, for jiffies -> ns, set by the loader from the kernel's config
+ * when it can find it. Not a __kconfig extern: libbpf 1.1 refuses to load an
+ * object with one, even __weak, when neither /boot/config-* nor
+ * /proc/config.gz exists (a container without /boot). */
+const volatile __u32 kernel_hz = 250;
 
 static __always_inline __u64 jiffies_to_ns(__u64 j)
 {
-	__u64 hz = CONFIG_HZ ? CONFIG_HZ : 250;
-
-	return j * (1000000000ULL / hz);
+	return j * (1000000000ULL / (kernel_hz ? kernel_hz : 250));
 }
 
 /* sk_protocol became a plain u16 in v5.6 (commit bf9765145b85 "sock: Make

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mount.h>
+#include <sys/utsname.h>
+#include <zlib.h>
 #include <sys/stat.h>
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
@@ -108,6 +110,33 @@ static struct bpf_program *hook_prog(struct portburn_bpf *s, int i, struct hook 
 	return progs[i];
 }
 
+/* CONFIG_HZ from /boot/config-<release> or /proc/config.gz; 250 (Debian's,
+ * and the most common) when neither is there, as in a container without /boot. */
+static unsigned int kernel_hz(void)
+{
+	char path[512], line[256];
+	struct utsname u;
+	unsigned int hz = 0;
+	gzFile f = NULL;
+
+	if (!uname(&u)) {
+		snprintf(path, sizeof(path), "/boot/config-%s", u.release);
+		f = gzopen(path, "r");	/* reads plain files too */
+	}
+	if (!f)
+		f = gzopen("/proc/config.gz", "r");
+	while (f && !hz && gzgets(f, line, sizeof(line)))
+		if (sscanf(line, "CONFIG_HZ=%u", &hz) != 1)
+			hz = 0;
+	if (f)
+		gzclose(f);
+	if (hz < 24 || hz > 10000) {
+		log_debug("kernel config not found: assuming CONFIG_HZ=250 for TIME_WAIT timers");
+		hz = 250;
+	}
+	return hz;
+}
+
 /* libbpf finds tracepoints in tracefs; mount it where it is missing. */
 static bool syscall_tracepoints_available(void)
 {
@@ -202,6 +231,7 @@ static int try_mode(struct tracer *t, const struct tracer_opts *o, enum pb_mode 
 	bpf_map__set_max_entries(s->maps.events, o->ring_size);
 	bpf_map__set_max_entries(s->maps.socks, o->max_socks);
 	s->rodata->wakeup_bytes = o->ring_size / 4;
+	s->rodata->kernel_hz = kernel_hz();
 	s->rodata->hook_hash_connect = mode != PB_MODE_TRACEPOINT;
 	s->rodata->hook_tcp_connect = mode != PB_MODE_TRACEPOINT;
 	s->rodata->hook_time_wait = mode != PB_MODE_TRACEPOINT;
