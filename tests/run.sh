@@ -42,6 +42,8 @@ done
 for t in tests/vm/run.sh; do
 	[ -x "$t" ] || continue
 	run_one "vm/matrix" "$t"
+	# one line per kernel and mode, pass or fail
+	grep -E '^(PASS|FAIL) ' "$logdir/vm_matrix.log" 2>/dev/null | sed 's/^/    /'
 done
 
 [ ${#failed[@]} -gt 0 ] && printf 'failed: %s\n' "${failed[*]}"
