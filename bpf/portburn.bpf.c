@@ -37,6 +37,7 @@ const volatile bool hook_tcp_connect = false;  /* fentry/kprobe tcp_connect repo
 const volatile bool hook_time_wait = false;    /* fentry/kprobe tcp_time_wait reports TIME_WAIT */
 const volatile bool hook_sys_connect = false;  /* sys_exit_connect gives the errno */
 const volatile __u64 wakeup_bytes = 1 << 20;   /* wake userspace past this much data */
+const volatile bool cgroup_v1 = false;	       /* owners by their v1 memory cgroup */
 
 enum rec_flags {
 	F_CONNECT = 1,	     /* connect event emitted */
@@ -133,9 +134,27 @@ static __always_inline __u32 sk_netns(const struct sock *sk)
 	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 }
 
+/* The caller's cgroup: v2, or on hosts whose container runtime uses cgroup v1
+ * the memory hierarchy's (the directory inode there, as under v2). */
+static __always_inline __u64 current_cgroup_id(void)
+{
+	struct task_struct *t;
+	struct cgroup_subsys_state *css;
+	int id;
+
+	if (!cgroup_v1)
+		return bpf_get_current_cgroup_id();
+	t = (struct task_struct *)bpf_get_current_task();
+	id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+	if (id < 0 || id >= CGROUP_SUBSYS_COUNT)
+		return 0;
+	css = BPF_CORE_READ(t, cgroups, subsys[id]);
+	return css ? BPF_CORE_READ(css, cgroup, kn, id) : 0;
+}
+
 static __always_inline void fill_owner_current(struct pb_owner *o, const struct sock *sk)
 {
-	o->cgroup_id = bpf_get_current_cgroup_id();
+	o->cgroup_id = current_cgroup_id();
 	o->tgid = bpf_get_current_pid_tgid() >> 32;
 	o->netns = sk_netns(sk);
 	bpf_get_current_comm(o->comm, sizeof(o->comm));
@@ -591,7 +610,7 @@ int iter_tcp(struct bpf_iter__tcp *ctx)
 			r.flags |= PB_SOCK_TRACKED;
 		} else {
 			/* The socket's own cgroup (v2), set when it was created. */
-			r.owner.cgroup_id = sk_cgroup_id((struct sock *)tp);
+			r.owner.cgroup_id = cgroup_v1 ? 0 : sk_cgroup_id((struct sock *)tp);
 			if (r.owner.cgroup_id) {
 				r.owner.netns = r.netns;
 				r.flags |= PB_SOCK_CGROUP;

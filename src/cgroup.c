@@ -216,7 +216,46 @@ int proc_cgroup_v2_path(const char *content, char *buf, size_t len)
 	return -ENOENT;
 }
 
+int proc_cgroup_v1_path(const char *content, const char *controller, char *buf, size_t len)
+{
+	size_t cl = strlen(controller);
+	const char *p = content;
+
+	/* "N:ctl1,ctl2:/path" */
+	while (p && *p) {
+		const char *eol = strchr(p, '\n');
+		size_t l = eol ? (size_t)(eol - p) : strlen(p);
+		const char *c = memchr(p, ':', l), *e, *t;
+
+		if (c && (e = memchr(c + 1, ':', l - (c + 1 - p)))) {
+			for (t = c + 1; t < e;) {
+				const char *comma = memchr(t, ',', e - t);
+				const char *end = comma ? comma : e;
+
+				if ((size_t)(end - t) == cl && !memcmp(t, controller, cl)) {
+					size_t pl = l - (e + 1 - p);
+
+					if (pl >= len)
+						return -ENAMETOOLONG;
+					memcpy(buf, e + 1, pl);
+					buf[pl] = '\0';
+					return 0;
+				}
+				t = end + 1;
+			}
+		}
+		p = eol ? eol + 1 : NULL;
+	}
+	return -ENOENT;
+}
+
 int cgroup_path_of_pid(const char *host_root, pid_t pid, char *buf, size_t len)
+{
+	return cgroup_path_of_pid_in(host_root, pid, NULL, buf, len);
+}
+
+int cgroup_path_of_pid_in(const char *host_root, pid_t pid, const char *controller, char *buf,
+			  size_t len)
 {
 	char file[PATH_MAX], content[8192];
 	ssize_t n;
@@ -235,6 +274,8 @@ int cgroup_path_of_pid(const char *host_root, pid_t pid, char *buf, size_t len)
 	if (err)
 		return err;
 	content[n] = '\0';
+	if (controller)
+		return proc_cgroup_v1_path(content, controller, buf, len);
 	return proc_cgroup_v2_path(content, buf, len);
 }
 

@@ -31,6 +31,10 @@ int mountinfo_match(const char *line, const char *fstype, const char *controller
 int proc_cgroup_v2_path(const char *content, char *buf, size_t len);
 /* Read HOST_ROOT/proc/PID/cgroup and extract the v2 path. 0 or -errno. */
 int cgroup_path_of_pid(const char *host_root, pid_t pid, char *buf, size_t len);
+/* The path in the v1 hierarchy of CONTROLLER ("memory"), or v2's when NULL. */
+int proc_cgroup_v1_path(const char *content, const char *controller, char *buf, size_t len);
+int cgroup_path_of_pid_in(const char *host_root, pid_t pid, const char *controller, char *buf,
+			  size_t len);
 
 struct cgroup_cache;
 struct cgroup_cache *cgroup_cache_new(const char *mount_point);

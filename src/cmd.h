@@ -13,6 +13,8 @@ struct common_opts {
 	struct tracer_opts tracer;
 	const char *host_root;		/* "/" unless --host-root */
 	char cgroup2[4096];		/* cgroup v2 mount, "" if none */
+	char cgroup_root[4096];		/* where owners' cgroups are: v2, or v1 memory */
+	bool cgroup_v1;			/* --cgroup-v1, or no cgroup2 at all */
 	const char *sidecar_names[33];	/* --sidecar-names, NULL-terminated; [0] NULL = default */
 	char sidecar_buf[1024];
 	struct ledger_cfg ledger;	/* snapshot, serve, top */
@@ -27,6 +29,7 @@ enum {
 	OPT_RING_SIZE,
 	OPT_MAX_SOCKS,
 	OPT_SIDECAR_NAMES,
+	OPT_CGROUP_V1,
 	OPT_CLUSTER_CIDR,
 	OPT_SNAT_BUDGET,
 	OPT_NODE,
@@ -42,6 +45,7 @@ enum {
 	{ "ring-size", required_argument, NULL, OPT_RING_SIZE },           \
 	{ "max-socks", required_argument, NULL, OPT_MAX_SOCKS },           \
 	{ "sidecar-names", required_argument, NULL, OPT_SIDECAR_NAMES },   \
+	{ "cgroup-v1", no_argument, NULL, OPT_CGROUP_V1 },                 \
 	{ "verbose", no_argument, NULL, 'v' }
 
 /* Options of the commands that keep a ledger (snapshot, serve, top). */

@@ -62,8 +62,9 @@ int cmd_snapshot(int argc, char **argv, struct common_opts *common)
 	uint64_t t0 = mono_ns();
 
 	/* Set up: owners, the programs (for the socket iterator), the ledger. */
-	owners = owner_resolver_new(common->host_root,
-				    common->sidecar_names[0] ? common->sidecar_names : NULL);
+	owners = owner_resolver_new_cg(common->host_root,
+				       common->sidecar_names[0] ? common->sidecar_names : NULL,
+				       common->cgroup_v1);
 	t = tracer_new(&common->tracer, no_events, NULL);
 	if (!t)
 		goto out;

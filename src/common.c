@@ -42,6 +42,8 @@ void common_usage(FILE *f)
 		   "  --ring-size BYTES   ring buffer size, power of two >= 4k (default 8m)\n"
 		   "  --max-socks N       connections tracked in the kernel (default 131072,\n"
 		   "                      ~170 bytes of kernel memory each)\n"
+		   "  --cgroup-v1         owners by their cgroup v1 memory hierarchy (hosts whose\n"
+		   "                      runtime uses v1; automatic without cgroup2)\n"
 		   "  --sidecar-names A,B containers counted as sidecars (default istio-proxy,\n"
 		   "                      linkerd-proxy,envoy,cilium-envoy)\n"
 		   "  -v, --verbose       log hook choices (twice: libbpf debug)\n");
@@ -89,6 +91,9 @@ int common_opt(struct common_opts *o, int opt, const char *arg, void (*usage)(FI
 		if (parse_u64(arg, 1, 1ULL << 24, &v))
 			return usage_error(usage, "invalid --max-socks '%s' (1-16777216)", arg);
 		o->tracer.max_socks = v;
+		return 0;
+	case OPT_CGROUP_V1:
+		o->cgroup_v1 = true;
 		return 0;
 	case OPT_CLUSTER_CIDR:
 		if (o->ledger.n_cluster == LEDGER_MAX_CIDRS)
@@ -210,13 +215,27 @@ int common_setup(struct common_opts *o)
 		return 1;
 	err = cgroup2_mount_find(o->host_root, o->cgroup2, sizeof(o->cgroup2));
 	if (err) {
-		log_warnx("no cgroup v2 mount found (%s): cgroup paths unknown, no sockops",
-			  strerror(-err));
+		log_debug("no cgroup v2 mount found (%s): no sockops", strerror(-err));
 		o->cgroup2[0] = '\0';
+		o->cgroup_v1 = true;
 	} else {
 		o->tracer.cgroup2 = o->cgroup2;
 		log_debug("cgroup v2 at %s", o->cgroup2);
 	}
+	if (o->cgroup_v1) {
+		err = cgroup_v1_mount_find(o->host_root, "memory", o->cgroup_root,
+					   sizeof(o->cgroup_root));
+		if (err) {
+			log_warnx("no cgroup v2 nor v1 memory hierarchy found: owners are named by "
+				  "process and network namespace only");
+			o->cgroup_root[0] = '\0';
+		} else {
+			log_debug("owners by cgroup v1 memory hierarchy at %s", o->cgroup_root);
+		}
+	} else {
+		snprintf(o->cgroup_root, sizeof(o->cgroup_root), "%s", o->cgroup2);
+	}
+	o->tracer.cgroup_v1 = o->cgroup_v1;
 	/* No SA_RESTART: a signal ends the ring buffer wait at once. */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);

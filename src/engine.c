@@ -210,7 +210,8 @@ struct engine *engine_new(struct common_opts *c, engine_event_fn on_event,
 	e->on_event = on_event;
 	e->on_alert = on_alert_fn;
 	e->ctx = ctx;
-	e->owners = owner_resolver_new(c->host_root, c->sidecar_names[0] ? c->sidecar_names : NULL);
+	e->owners = owner_resolver_new_cg(c->host_root, c->sidecar_names[0] ? c->sidecar_names : NULL,
+					  c->cgroup_v1);
 	if (!e->owners)
 		log_warnx("failed to set up owner attribution: names unknown");
 	c->ledger.host_root = c->host_root;

@@ -61,14 +61,15 @@ struct event_fmt *event_fmt_new(const struct common_opts *o)
 		log_warn("failed to allocate formatter");
 		return NULL;
 	}
-	f->owners = owner_resolver_new(o->host_root, o->sidecar_names[0] ? o->sidecar_names : NULL);
+	f->owners = owner_resolver_new_cg(o->host_root, o->sidecar_names[0] ? o->sidecar_names : NULL,
+					  o->cgroup_v1);
 	if (!f->owners)
 		log_warnx("failed to set up owner attribution: names unknown");
-	if (o->cgroup2[0]) {
-		f->mount = o->cgroup2;
-		f->cgroups = cgroup_cache_new(o->cgroup2);
+	if (o->cgroup_root[0]) {
+		f->mount = o->cgroup_root;
+		f->cgroups = cgroup_cache_new(o->cgroup_root);
 		if (!f->cgroups)
-			log_warn("failed to index cgroups under %s", o->cgroup2);
+			log_warn("failed to index cgroups under %s", o->cgroup_root);
 	}
 	return f;
 }
@@ -88,7 +89,7 @@ int event_fmt_set_cgroup_filter(struct event_fmt *f, const char **path)
 	size_t n, m = f->mount ? strlen(f->mount) : 0;
 
 	if (!f->cgroups) {
-		fprintf(stderr, "portburn: --cgroup needs cgroup v2, which is not mounted\n");
+		fprintf(stderr, "portburn: --cgroup needs a cgroup hierarchy, none is mounted\n");
 		return 2;
 	}
 	/* /sys/fs/cgroup/unified/x/y -> /x/y; x/y -> /x/y */

@@ -68,6 +68,7 @@ struct owner_resolver {
 	char *host_root;
 	char **sidecars;
 	struct cgroup_cache *cg;
+	const char *v1_controller;	/* "memory" on cgroup v1 hosts, else NULL (v2) */
 	struct kubelog *kl;
 	struct cg_owner *slots;		/* CG_SLOTS */
 	struct tgid_comm *tgids;	/* TGID_SLOTS */
@@ -451,7 +452,7 @@ static void netns_scan(struct owner_resolver *r)
 		if (e && e->conflict)
 			continue;
 		pid = atoi(de->d_name);
-		if (cgroup_path_of_pid(r->host_root, pid, path, sizeof(path)))
+		if (cgroup_path_of_pid_in(r->host_root, pid, r->v1_controller, path, sizeof(path)))
 			continue;	/* gone, or a v1-only host */
 		k8s_path_parse(path, &pi);
 		if (e) {
@@ -648,6 +649,12 @@ int owner_resolve(struct owner_resolver *r, uint64_t cgroup_id, uint32_t netns, 
 
 struct owner_resolver *owner_resolver_new(const char *host_root, const char *const *sidecar_names)
 {
+	return owner_resolver_new_cg(host_root, sidecar_names, false);
+}
+
+struct owner_resolver *owner_resolver_new_cg(const char *host_root, const char *const *sidecar_names,
+					     bool cgroup_v1)
+{
 	const char *const *names = sidecar_names ? sidecar_names : default_sidecars;
 	struct owner_resolver *r;
 	char mnt[PATH_MAX];
@@ -678,6 +685,19 @@ struct owner_resolver *owner_resolver_new(const char *host_root, const char *con
 	}
 	r->min_interval_ms = 1000;
 	err = cgroup2_mount_find(host_root, mnt, sizeof(mnt));
+	if (err || cgroup_v1) {
+		/* A cgroup v1 host, or a hybrid one whose runtime uses v1: the BPF
+		 * side reports the memory hierarchy's cgroup (see bpf/). */
+		err = cgroup_v1_mount_find(host_root, "memory", mnt, sizeof(mnt));
+		if (!err) {
+			r->v1_controller = "memory";
+			r->cg = cgroup_cache_new(mnt);
+			if (!r->cg)
+				goto err_free;
+			log_debug("cgroup v1 memory tree at %s", mnt);
+			return r;
+		}
+	}
 	if (err) {
 		errno = -err;
 		log_warn("failed to find the cgroup2 mount under %s (pods are told by netns only)",

@@ -63,6 +63,10 @@ struct owner_resolver;
  * Returns NULL only on allocation failure: a host without cgroup2 or without
  * kubelet logs still resolves what it can. */
 struct owner_resolver *owner_resolver_new(const char *host_root, const char *const *sidecar_names);
+/* The same, naming cgroups in the v1 memory hierarchy when CGROUP_V1 or when
+ * there is no cgroup2 (the BPF side must report those ids: --cgroup-v1). */
+struct owner_resolver *owner_resolver_new_cg(const char *host_root, const char *const *sidecar_names,
+					     bool cgroup_v1);
 void owner_resolver_free(struct owner_resolver *r);
 
 /* Fill OUT for a connection opened in cgroup CGROUP_ID by TGID/COMM in network

@@ -232,6 +232,7 @@ static int try_mode(struct tracer *t, const struct tracer_opts *o, enum pb_mode 
 	bpf_map__set_max_entries(s->maps.socks, o->max_socks);
 	s->rodata->wakeup_bytes = o->ring_size / 4;
 	s->rodata->kernel_hz = kernel_hz();
+	s->rodata->cgroup_v1 = o->cgroup_v1;
 	s->rodata->hook_hash_connect = mode != PB_MODE_TRACEPOINT;
 	s->rodata->hook_tcp_connect = mode != PB_MODE_TRACEPOINT;
 	s->rodata->hook_time_wait = mode != PB_MODE_TRACEPOINT;

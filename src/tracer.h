@@ -21,6 +21,7 @@ struct tracer_opts {
 	uint32_t max_socks;	/* tracked connections; 0 = default */
 	int drain_ms;		/* how often the ring is drained; 0 = default */
 	const char *cgroup2;	/* cgroup v2 mount for sockops; NULL = no sockops */
+	bool cgroup_v1;		/* owners by their v1 memory cgroup */
 };
 
 #define TRACER_DEFAULT_RING (8u << 20)
