@@ -41,6 +41,7 @@ for t in tests/e2e/*.sh; do
 done
 for t in tests/vm/run.sh; do
 	[ -x "$t" ] || continue
+	case "vm/matrix" in $filter) ;; *) continue ;; esac
 	run_one "vm/matrix" "$t"
 	# one line per kernel and mode, pass or fail
 	grep -E '^(PASS|FAIL) ' "$logdir/vm_matrix.log" 2>/dev/null | sed 's/^/    /'
