@@ -90,12 +90,14 @@ int cmd_top(int argc, char **argv, struct common_opts *common)
 	ui = top_ui_new(&to);
 	if (!ui)
 		goto out;
+	log_set_deferred(true);
 	top_ui_draw(ui, engine_view(eng));
 	while (!stop_requested()) {
 		n = engine_poll(eng);
 		if (n < 0 && n != -EINTR) {
 			top_ui_free(ui);
 			ui = NULL;
+			log_set_deferred(false);
 			log_warnx("failed to read events: %s", strerror(-n));
 			goto out;
 		}
@@ -107,6 +109,7 @@ int cmd_top(int argc, char **argv, struct common_opts *common)
 	ret = 0;
 out:
 	top_ui_free(ui);
+	log_set_deferred(false);
 	engine_free(eng);
 	return ret;
 }
