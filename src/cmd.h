@@ -72,6 +72,11 @@ int common_setup(struct common_opts *o);
 int usage_error(void (*usage)(FILE *), const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 bool stop_requested(void);
+/* --help: the command's usage and the common options on stdout; returns 0. */
+int common_help(void (*usage)(FILE *));
+/* After getopt: no positional argument left, then common_setup(). 0 or the
+ * exit code. */
+int common_parsed(struct common_opts *o, int argc, char **argv, void (*usage)(FILE *));
 
 int cmd_trace(int argc, char **argv, struct common_opts *o);
 int cmd_snapshot(int argc, char **argv, struct common_opts *o);

@@ -45,17 +45,13 @@ int cmd_snapshot(int argc, char **argv, struct common_opts *common)
 			json = true;
 			break;
 		case 'h':
-			usage(stdout);
-			common_usage(stdout);
-			return 0;
+			return common_help(usage);
 		default:
 			if (common_opt(common, opt, optarg, usage))
 				return 2;
 		}
 	}
-	if (optind < argc)
-		return usage_error(usage, "unexpected argument '%s'", argv[optind]);
-	if ((ret = common_setup(common)))
+	if ((ret = common_parsed(common, argc, argv, usage)))
 		return ret;
 	ret = 1; /* until it has run */
 

@@ -243,3 +243,17 @@ int common_setup(struct common_opts *o)
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
 }
+
+int common_help(void (*usage)(FILE *))
+{
+	usage(stdout);
+	common_usage(stdout);
+	return 0;
+}
+
+int common_parsed(struct common_opts *o, int argc, char **argv, void (*usage)(FILE *))
+{
+	if (optind < argc)
+		return usage_error(usage, "unexpected argument '%s'", argv[optind]);
+	return common_setup(o);
+}

@@ -706,25 +706,6 @@ static const char *pod_name(const struct owner_info *i)
 	return i->pod[0] ? i->pod : i->display;
 }
 
-void view_free(struct view *v)
-{
-	if (!v)
-		return;
-	for (size_t i = 0; i < v->n_dests; i++)
-		free(v->dests[i].owners);
-	for (size_t i = 0; i < v->n_snat; i++) {
-		free(v->snat[i].pods);
-		free(v->snat[i].pod_in_use);
-	}
-	free(v->owners);
-	free(v->pods);
-	free(v->dests);
-	free(v->snat);
-	free(v->failures);
-	free(v->amps);
-	memset(v, 0, sizeof(*v));
-}
-
 static int find_pod(struct view *v, const struct owner_info *i)
 {
 	for (size_t p = 0; p < v->n_pods; p++)

@@ -1057,67 +1057,15 @@ out:
 
 /* --- the copy of a view the screen keeps (for pause, keys and resizes) -------- */
 
-static void view_copy_free(struct view *v)
-{
-	for (size_t i = 0; v->dests && i < v->n_dests; i++)
-		free(v->dests[i].owners);
-	for (size_t i = 0; v->snat && i < v->n_snat; i++) {
-		free(v->snat[i].pods);
-		free(v->snat[i].pod_in_use);
-	}
-	free(v->owners);
-	free(v->pods);
-	free(v->dests);
-	free(v->snat);
-	free(v->failures);
-	memset(v, 0, sizeof(*v));
-}
-
-static void *dup_array(const void *p, size_t n, size_t size, bool *oom)
-{
-	void *q;
-
-	if (!p || !n)
-		return NULL;
-	q = malloc(n * size);
-	if (!q) {
-		*oom = true;
-		return NULL;
-	}
-	return memcpy(q, p, n * size);
-}
-
 /* Deep copy of SRC into DST; MODE_BUF holds the mode string. */
-static int view_copy(struct view *dst, const struct view *src, char *mode_buf, size_t mode_len)
+static int view_copy_mode(struct view *dst, const struct view *src, char *mode_buf, size_t mode_len)
 {
-	bool oom = false;
+	int err = view_copy(dst, src);
 
-	*dst = *src;
-	dst->owners = dup_array(src->owners, src->n_owners, sizeof(*src->owners), &oom);
-	dst->pods = dup_array(src->pods, src->n_pods, sizeof(*src->pods), &oom);
-	dst->failures = dup_array(src->failures, src->n_failures, sizeof(*src->failures), &oom);
-	dst->snat = NULL;
-	dst->dests = dup_array(src->dests, src->n_dests, sizeof(*src->dests), &oom);
-	for (size_t i = 0; dst->dests && i < src->n_dests; i++)
-		dst->dests[i].owners = dup_array(src->dests[i].owners, src->dests[i].n_owners,
-						 sizeof(*src->dests[i].owners), &oom);
-	dst->snat = dup_array(src->snat, src->n_snat, sizeof(*src->snat), &oom);
-	for (size_t i = 0; dst->snat && i < src->n_snat; i++) {
-		dst->snat[i].pods = NULL;
-		dst->snat[i].pod_in_use = NULL;
-	}
-	for (size_t i = 0; dst->snat && i < src->n_snat; i++) {
-		dst->snat[i].pods = dup_array(src->snat[i].pods, src->snat[i].n_pods,
-					      sizeof(*src->snat[i].pods), &oom);
-		dst->snat[i].pod_in_use = dup_array(src->snat[i].pod_in_use, src->snat[i].n_pods,
-						    sizeof(*src->snat[i].pod_in_use), &oom);
-	}
+	if (err)
+		return err;
 	snprintf(mode_buf, mode_len, "%s", src->mode ? src->mode : "");
 	dst->mode = mode_buf;
-	if (oom) {
-		view_copy_free(dst);
-		return -ENOMEM;
-	}
 	return 0;
 }
 
@@ -1346,7 +1294,7 @@ void top_ui_free(struct top_ui *ui)
 		delscreen(ui->scr);
 	}
 	if (ui->have_view)
-		view_copy_free(&ui->v);
+		view_free(&ui->v);
 	free(ui->line.p);
 	free(ui->cell);
 	free(ui);
@@ -1358,14 +1306,14 @@ int top_ui_draw(struct top_ui *ui, const struct view *v)
 	int err;
 
 	if (!ui->paused || !ui->have_view) {
-		err = view_copy(&copy, v, ui->mode_buf, sizeof(ui->mode_buf));
+		err = view_copy_mode(&copy, v, ui->mode_buf, sizeof(ui->mode_buf));
 		if (err) {
 			errno = -err;
 			log_warn("failed to copy the view");
 			return err;
 		}
 		if (ui->have_view)
-			view_copy_free(&ui->v);
+			view_free(&ui->v);
 		ui->v = copy;
 		ui->have_view = true;
 	}

@@ -136,5 +136,7 @@ struct view {
 };
 
 void view_free(struct view *v);		/* frees the arrays, not V itself */
+/* Deep copy (mode keeps pointing at the same static string). 0 or -ENOMEM. */
+int view_copy(struct view *dst, const struct view *src);
 
 #endif
