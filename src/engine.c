@@ -73,8 +73,13 @@ static void on_ledger_event(void *arg, const struct ledger_event_info *i)
 	case PB_EV_TIME_WAIT:
 		detect_close(e->detect, now, &o, &dd, ev->duration_ns);
 		break;
-	case PB_EV_CONNECT_FAILED:
 	case PB_EV_BIND_FAILED:
+		/* bind() to a port someone else holds is a conflict, not the range
+		 * running dry; only a bind to port 0 allocates. */
+		if (ev->sport)
+			break;
+		/* fallthrough */
+	case PB_EV_CONNECT_FAILED:
 		pool.kind = DETECT_POOL_NETNS;
 		pool.size = i->capacity;
 		pool.in_use = i->dest_in_use;

@@ -75,6 +75,8 @@ struct dest_ent {
 	uint32_t id;
 	uint32_t open, tw;
 	uint64_t opens, prev_opens;
+	uint64_t first_open_ns;		/* first open of the current interval */
+	bool opened_before;		/* the previous interval had opens */
 	uint64_t last_used_ns;
 	struct dest_owner *owners;
 	uint32_t n_owners, cap_owners;
@@ -97,6 +99,8 @@ struct ns_ent {
 	uint32_t netns;
 	UT_hash_handle hh;
 	struct netns_range range;
+	uint64_t read_ns;		/* when the range was read */
+	uint32_t gen;			/* reconcile that last saw it */
 };
 
 struct ledger {
@@ -482,6 +486,43 @@ uint32_t ledger_capacity(const struct ledger *l, uint32_t netns)
 	return n ? n->range.capacity : 0;
 }
 
+static struct ns_ent *ns_put(struct ledger *l, const struct netns_range *r, uint64_t now)
+{
+	struct ns_ent *n;
+
+	HASH_FIND(hh, l->ns, &r->netns, sizeof(r->netns), n);
+	if (!n) {
+		n = calloc(1, sizeof(*n));
+		if (!n)
+			return NULL;
+		n->netns = r->netns;
+		HASH_ADD(hh, l->ns, netns, sizeof(n->netns), n);
+	}
+	n->range = *r;
+	n->read_ns = now;
+	n->gen = l->gen;
+	return n;
+}
+
+/* Read the range of the event's namespace through its process when it is
+ * new to us, or (at most once a second) when a port could not be allocated:
+ * a range narrowed since the last walk must show in that very alert. */
+static void ns_refresh(struct ledger *l, const struct pb_event *e, uint64_t now)
+{
+	struct ns_ent *n;
+	struct netns_range r;
+	bool failed = e->type == PB_EV_CONNECT_FAILED || e->type == PB_EV_BIND_FAILED;
+
+	HASH_FIND(hh, l->ns, &e->owner.netns, sizeof(e->owner.netns), n);
+	if (n && (!failed || now - n->read_ns < 1000000000ULL))
+		return;
+	if (n)
+		n->read_ns = now; /* even if the read fails: do not retry per event */
+	if (netns_range_of_pid(l->cfg.host_root, e->owner.tgid, &r) || r.netns != e->owner.netns)
+		return; /* gone, or no right to enter: the walk will tell */
+	ns_put(l, &r, now);
+}
+
 /* ---- events ---- */
 
 static void count_failure(struct owner_ent *o, int err)
@@ -511,9 +552,12 @@ void ledger_event(struct ledger *l, const struct pb_event *e, uint64_t now)
 	d = dest_get(l, e->owner.netns, e->family, e->saddr, e->daddr, e->dport, now);
 	if (!d)
 		return;
+	ns_refresh(l, e, now);
 	switch (e->type) {
 	case PB_EV_CONNECT:
 		o->connects++;
+		if (d->opens == d->prev_opens)
+			d->first_open_ns = now;
 		d->opens++;
 		sock_set(l, d, e->sport, o, Q_TRACKED, S_OPEN, 0);
 		break;
@@ -561,17 +605,8 @@ void ledger_event(struct ledger *l, const struct pb_event *e, uint64_t now)
 static void rec_ns(void *ctx, const struct netns_range *r)
 {
 	struct ledger *l = ctx;
-	struct ns_ent *n;
 
-	HASH_FIND(hh, l->ns, &r->netns, sizeof(r->netns), n);
-	if (!n) {
-		n = calloc(1, sizeof(*n));
-		if (!n)
-			return;
-		n->netns = r->netns;
-		HASH_ADD(hh, l->ns, netns, sizeof(n->netns), n);
-	}
-	n->range = *r;
+	ns_put(l, r, l->rec_now);
 	memset(l->listening, 0, sizeof(l->listening));
 }
 
@@ -650,6 +685,17 @@ int ledger_reconcile(struct ledger *l, int iter_fd, uint64_t now, bool initial)
 			l->st.drift_removed++;
 		account(&s, -1);
 		g_hash_table_iter_remove(&it);
+	}
+	{
+		/* Namespaces that are gone (deleted pods) are forgotten. */
+		struct ns_ent *n, *ntmp;
+
+		HASH_ITER(hh, l->ns, n, ntmp) {
+			if (n->gen != l->gen) {
+				HASH_DEL(l->ns, n);
+				free(n);
+			}
+		}
 	}
 	l->st.reconciles++;
 	log_debug("reconciled: %u namespaces (%u not entered), %lu sockets walked, %u tracked",
@@ -862,7 +908,20 @@ int ledger_view(struct ledger *l, struct view *v, uint64_t now)
 		vd->capacity = capacity ? capacity : host_cap ? host_cap : 28232;
 		vd->utilization = (double)vd->in_use / vd->capacity;
 		vd->forecast_s = -1;
-		vd->opens_per_s = dt > 0 ? (d->opens - d->prev_opens) / dt : 0;
+		if (dt > 0) {
+			/* A pool that was quiet and started opening mid-interval: its
+			 * rate over the part where it was active, not the whole second
+			 * (the first forecast of a ramp would come out too long). */
+			double span = dt;
+
+			if (!d->opened_before && d->first_open_ns > l->prev_view_ns &&
+			    now > d->first_open_ns)
+				span = (now - d->first_open_ns) / 1e9;
+			if (span < 0.1)
+				span = 0.1;
+			vd->opens_per_s = (d->opens - d->prev_opens) / span;
+		}
+		d->opened_before = d->opens != d->prev_opens;
 		d->prev_opens = d->opens;
 		vd->owners = calloc(d->n_owners ? d->n_owners : 1, sizeof(*vd->owners));
 		if (!vd->owners)

@@ -227,3 +227,38 @@ int sockwalk(int link_fd, const char *host_root, sockwalk_ns_fn ns_fn, sockwalk_
 	free(v);
 	return 0;
 }
+
+int netns_range_of_pid(const char *host_root, uint32_t pid, struct netns_range *r)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int self, fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/proc/%u/ns/net", strcmp(host_root, "/") ? host_root : "",
+		 pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		goto out;
+	}
+	self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0) {
+		err = -errno;
+		goto out;
+	}
+	if (setns(fd, CLONE_NEWNET)) {
+		err = -errno;
+		close(self);
+		goto out;
+	}
+	r->netns = st.st_ino;
+	read_range(r);
+	if (setns(self, CLONE_NEWNET))
+		fatal("failed to return to portburn's own network namespace");
+	close(self);
+out:
+	close(fd);
+	return err;
+}

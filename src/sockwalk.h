@@ -29,6 +29,10 @@ struct sockwalk_stats {
 int sockwalk(int iter_link_fd, const char *host_root, sockwalk_ns_fn ns_fn, sockwalk_fn fn,
 	     void *ctx, struct sockwalk_stats *st);
 
+/* The range of the network namespace of process PID (entered for the read),
+ * with its inode in R->netns. 0 or -errno. */
+int netns_range_of_pid(const char *host_root, uint32_t pid, struct netns_range *r);
+
 /* Parse ip_local_port_range / ip_local_reserved_ports text. */
 int parse_port_range(const char *s, uint16_t *lo, uint16_t *hi);
 uint32_t count_reserved_in(const char *list, uint16_t lo, uint16_t hi);
