@@ -33,7 +33,10 @@ hold "$nsb" "$cgb" 10 bopen
 hold "$nsc" "$cgb" 3 copen
 
 # The kernel's own count first: the test is about portburn, not the setup.
-eq "ss: TIME_WAIT in A" "$(ip netns exec "$nsa" ss -Htan state time-wait '( dport = :8080 )' | wc -l)" 40
+# (TIME_WAIT starts when the server's FIN arrives, after the client returned.)
+tw_a() { ip netns exec "$nsa" ss -Htan state time-wait '( dport = :8080 )' | wc -l; }
+wait_until 10 '[ "$(tw_a)" -eq 40 ]'
+eq "ss: TIME_WAIT in A" "$(tw_a)" 40
 
 start=$(date +%s%N)
 "$PORTBURN" snapshot --json >"$T/snap.json" 2>"$T/snap.err"
