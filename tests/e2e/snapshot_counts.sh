@@ -11,6 +11,8 @@ new_netns c; nsc=$REPLY
 new_cgroup a-app; cga=$REPLY
 new_cgroup b-app; cgb=$REPLY
 new_cgroup srv; cgs=$REPLY
+# tcp_tw_reuse=2 (the default) lets later loopback connects take over TIME_WAIT ports
+for ns in "$nsa" "$nsb" "$nsc"; do ip netns exec "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=0; done
 ip netns exec "$nsc" sysctl -qw net.ipv4.ip_local_port_range="40000 40099"
 ip netns exec "$nsc" sysctl -qw net.ipv4.ip_local_reserved_ports="40010-40019,50000"
 for ns in "$nsa" "$nsb" "$nsc"; do
