@@ -99,7 +99,7 @@ struct ns_ent {
 	uint32_t netns;
 	UT_hash_handle hh;
 	struct netns_range range;
-	uint64_t read_ns;		/* when the range was read */
+	uint64_t refreshed_ns;		/* last re-read because of a failure */
 	uint32_t gen;			/* reconcile that last saw it */
 };
 
@@ -499,7 +499,6 @@ static struct ns_ent *ns_put(struct ledger *l, const struct netns_range *r, uint
 		HASH_ADD(hh, l->ns, netns, sizeof(n->netns), n);
 	}
 	n->range = *r;
-	n->read_ns = now;
 	n->gen = l->gen;
 	return n;
 }
@@ -514,10 +513,10 @@ static void ns_refresh(struct ledger *l, const struct pb_event *e, uint64_t now)
 	bool failed = e->type == PB_EV_CONNECT_FAILED || e->type == PB_EV_BIND_FAILED;
 
 	HASH_FIND(hh, l->ns, &e->owner.netns, sizeof(e->owner.netns), n);
-	if (n && (!failed || now - n->read_ns < 1000000000ULL))
+	if (n && (!failed || now - n->refreshed_ns < 1000000000ULL))
 		return;
 	if (n)
-		n->read_ns = now; /* even if the read fails: do not retry per event */
+		n->refreshed_ns = now; /* even if the read fails: not once per event */
 	if (netns_range_of_pid(l->cfg.host_root, e->owner.tgid, &r) || r.netns != e->owner.netns)
 		return; /* gone, or no right to enter: the walk will tell */
 	ns_put(l, &r, now);
