@@ -555,8 +555,9 @@ void ledger_event(struct ledger *l, const struct pb_event *e, uint64_t now)
 	switch (e->type) {
 	case PB_EV_CONNECT:
 		o->connects++;
+		/* the kernel's time: events reach us up to a drain interval late */
 		if (d->opens == d->prev_opens)
-			d->first_open_ns = now;
+			d->first_open_ns = e->ts_ns && e->ts_ns <= now ? e->ts_ns : now;
 		d->opens++;
 		sock_set(l, d, e->sport, o, Q_TRACKED, S_OPEN, 0);
 		break;
