@@ -1,0 +1,4 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# lab_pb_attribution.sh (issue 4 in the lab) with the --driver cgroupfs layout.
+exec "$(dirname "$0")/lab_pb_attribution.sh" --driver cgroupfs
