@@ -367,12 +367,27 @@ struct sort_ctx {
 
 /* By the key, largest first (names: A-Z), REVERSE flips that; then by ports
  * in use, names and position, so that equal rows never swap between frames. */
+/* Rank of a row's alerts: exhaustion, then pool pressure, then the rest. */
+static int urgency(uint32_t flags)
+{
+	if (flags & (1u << ALERT_EXHAUSTION))
+		return 3;
+	if (flags & (1u << ALERT_PRESSURE | 1u << ALERT_SNAT_PRESSURE))
+		return 2;
+	return flags ? 1 : 0;
+}
+
 static int cmp_rows(const void *pa, const void *pb, void *arg)
 {
 	const struct top_row *a = pa, *b = pb;
 	const struct sort_ctx *ctx = arg;
-	int c = 0;
+	int c = 0, ra = urgency(a->flags), rb = urgency(b->flags);
 
+	/* In the default order (ports in use), what is burning comes first: a
+	 * pod exhausting a 50-port range holds fewer ports than a quiet
+	 * neighbour with a wide one. Other keys sort by themselves only. */
+	if (ctx->key == TOP_SORT_IN_USE && !ctx->reverse && ra != rb)
+		return ra > rb ? -1 : 1;
 	if (ctx->key == TOP_SORT_NAME) {
 		c = cmp_names(a, b);
 	} else {
