@@ -287,6 +287,7 @@ struct cg_entry {
 };
 
 struct cg_table {
+	uint64_t max_id;	/* largest id in the table */
 	struct cg_entry *slots;
 	size_t cap;	/* power of two */
 	size_t count;
@@ -372,6 +373,8 @@ static int table_put(struct cg_table *t, uint64_t id, char *path)
 	t->slots[i].id = id;
 	t->slots[i].path = path;
 	t->count++;
+	if (id > t->max_id)
+		t->max_id = id;
 	return 0;
 }
 
@@ -562,7 +565,11 @@ const char *cgroup_cache_path(struct cgroup_cache *c, uint64_t id)
 	p = cgroup_cache_peek(c, id);
 	if (p)
 		return p;
-	if (!c->scanned || now_ms() - c->last_scan_ms >= c->min_interval_ms) {
+	/* Cgroup ids grow: one above everything the last scan saw is a cgroup
+	 * made since (a container just started), worth a rescan at once (at
+	 * most every 50 ms); other misses wait for the usual interval. */
+	if (!c->scanned || now_ms() - c->last_scan_ms >= c->min_interval_ms ||
+	    (id > c->t.max_id && now_ms() - c->last_scan_ms >= 50)) {
 		cgroup_cache_refresh(c);
 		p = cgroup_cache_peek(c, id);
 	}

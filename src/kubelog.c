@@ -390,13 +390,17 @@ static bool maybe_refresh(struct kubelog *k)
 {
 	struct timespec mc, mp;
 
-	if (k->scanned && now_ms() - k->last_scan_ms < k->min_interval_ms)
-		return false;
 	if (k->scanned) {
+		unsigned long long since = now_ms() - k->last_scan_ms;
+
 		mtime_of(k->dir_containers, &mc);
 		mtime_of(k->dir_pods, &mp);
 		if (ts_eq(&mc, &k->mt_containers) && ts_eq(&mp, &k->mt_pods) &&
 		    k->scan_wall.tv_sec > mc.tv_sec + 1 && k->scan_wall.tv_sec > mp.tv_sec + 1)
+			return false;
+		/* Changed: a container just started, its first connections
+		 * should carry its name. A tenth of the interval apart at most. */
+		if (since < k->min_interval_ms / 10)
 			return false;
 	}
 	kubelog_refresh(k);

@@ -54,6 +54,7 @@ struct owner_ent {
 	uint64_t last_used_ns;
 	int view_idx;			/* scratch while building a view */
 	uint32_t id;			/* index in owner_by_id, packed into sockets */
+	bool complete;			/* named for good (see owner_fill) */
 };
 
 struct dest_key {
@@ -190,6 +191,31 @@ static bool is_loopback(int family, const uint8_t *a)
 
 /* ---- tables ---- */
 
+/* Name the owner. Complete when its cgroup was found (and, for a container,
+ * its names): one resolved before its cgroup or logs were there (it
+ * connected as it started) stays incomplete and is asked again per view. */
+static void owner_fill(struct ledger *l, struct owner_ent *o)
+{
+	const struct owner_key *k = &o->key;
+	struct owner_info *i = &o->info;
+
+	o->complete = true;
+	if (!l->resolver) {
+		snprintf(i->display, sizeof(i->display), "%s", k->comm[0] ? k->comm : "?");
+		return;
+	}
+	memset(i, 0, sizeof(*i));
+	if (k->cgroup_id)
+		owner_resolve(l->resolver, k->cgroup_id, k->netns, 0, k->comm, i);
+	/* The root cgroup (no process name either) says less than the netns. */
+	if (!k->cgroup_id || (!k->comm[0] && i->kind == PB_KIND_ROOT)) {
+		owner_resolve_netns(l->resolver, k->netns, i);
+		return;
+	}
+	o->complete = i->source == PB_SRC_CGROUP &&
+		      !(i->kind == PB_KIND_K8S_CONTAINER && (!i->names_known || !i->container[0]));
+}
+
 static struct owner_ent *owner_get(struct ledger *l, uint64_t cgroup_id, uint32_t netns,
 				   const char *comm, uint64_t now)
 {
@@ -228,15 +254,7 @@ static struct owner_ent *owner_get(struct ledger *l, uint64_t cgroup_id, uint32_
 	o->last_used_ns = now;
 	o->id = l->n_free_owner_ids ? l->free_owner_ids[--l->n_free_owner_ids] : l->n_owner_ids++;
 	l->owner_by_id[o->id] = o;
-	if (l->resolver) {
-		if (cgroup_id)
-			owner_resolve(l->resolver, cgroup_id, netns, 0, k.comm, &o->info);
-		/* The root cgroup (no process name either) says less than the netns. */
-		if (!cgroup_id || (!k.comm[0] && o->info.kind == PB_KIND_ROOT))
-			owner_resolve_netns(l->resolver, netns, &o->info);
-	} else {
-		snprintf(o->info.display, sizeof(o->info.display), "%s", k.comm[0] ? k.comm : "?");
-	}
+	owner_fill(l, o);
 	HASH_ADD(hh, l->owners, key, sizeof(k), o);
 	return o;
 }
@@ -800,8 +818,9 @@ int ledger_view(struct ledger *l, struct view *v, uint64_t now)
 		o->view_idx = -1;
 		if (!o->open && !o->tw && !o->connects && !o->failures)
 			continue;
-		if (l->resolver && !i->names_known && i->source != PB_SRC_NONE && o->key.cgroup_id)
-			owner_resolve(l->resolver, o->key.cgroup_id, o->key.netns, 0, o->key.comm, i);
+		/* the resolver's caches make this cheap and rate-limit misses */
+		if (!o->complete)
+			owner_fill(l, o);
 		for (size_t k = 0; k < v->n_owners; k++)
 			if (same_view_owner(&v->owners[k], i))
 				vo = &v->owners[k];
