@@ -25,6 +25,43 @@ static __always_inline __u16 sk_protocol(const struct sock *sk)
 	return BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
 }
 
+/* ip_local_port_range of the socket's network namespace. v6.3 (commit
+ * d9f28735af89 "inet: Add IP_LOCAL_PORT_RANGE socket option" series, "ipv4:
+ * Avoid data race in inet_get_local_port_range") packed it into one u32
+ * (lo | hi << 16); before, it was int range[2] under a seqlock (read without
+ * it here: a torn read of a range being changed only misses one update). */
+struct local_ports___old {
+	int range[2];
+} __attribute__((preserve_access_index));
+
+struct netns_ipv4___old {
+	struct local_ports___old ip_local_ports;
+} __attribute__((preserve_access_index));
+
+struct net___old {
+	struct netns_ipv4___old ipv4;
+} __attribute__((preserve_access_index));
+
+static __always_inline void sk_port_range(const struct sock *sk, __u16 *lo, __u16 *hi)
+{
+	struct net *net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
+
+	if (!net)
+		return;
+	if (bpf_core_field_size(net->ipv4.ip_local_ports.range) == 4) {
+		__u32 r = BPF_CORE_READ(net, ipv4.ip_local_ports.range);
+
+		*lo = r & 0xffff;
+		*hi = r >> 16;
+	} else {
+		int r[2] = {};
+
+		bpf_core_read(r, sizeof(r), &((struct net___old *)net)->ipv4.ip_local_ports.range);
+		*lo = r[0];
+		*hi = r[1];
+	}
+}
+
 /* The socket's cgroup v2. v5.15 (commit 8520e224f547 "bpf, cgroups: Fix
  * cgroup v2 fallback on v1/v2 mixed mode") made sk_cgrp_data hold a plain
  * cgroup pointer; before, it was a u64 holding either that pointer or, with

@@ -56,8 +56,9 @@ struct sock_rec {
 	__u16 sport;
 	__u16 dport;
 	__u16 family;
+	__u16 range_lo, range_hi;	/* the netns's ip_local_port_range at connect() */
 	__u8 flags;
-	__u8 pad[5];
+	__u8 pad[1];
 };
 
 struct {
@@ -187,6 +188,8 @@ static __always_inline void emit(const struct sock_rec *rec, const struct sock *
 	e->hook = hook;
 	e->oldstate = oldstate;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
+	e->range_lo = rec->range_lo;
+	e->range_hi = rec->range_hi;
 	__builtin_memcpy(e->saddr, rec->saddr, sizeof(e->saddr));
 	__builtin_memcpy(e->daddr, rec->daddr, sizeof(e->daddr));
 	e->sport = rec->sport;
@@ -243,6 +246,7 @@ static __always_inline void on_syn_sent(const struct sock *sk)
 	/* Unique per attempt: a CPU cannot open two connections in the same ns. */
 	rec.conn_id = ((now & ((1ULL << 56) - 1)) << 7) | (bpf_get_smp_processor_id() & 0x7f);
 	read_tuple(sk, rec.saddr, rec.daddr, &rec.sport, &rec.dport, &rec.family);
+	sk_port_range(sk, &rec.range_lo, &rec.range_hi);
 	if (bpf_map_update_elem(&socks, &key, &rec, BPF_ANY)) {
 		count(PB_DROP_SOCKS_FULL);
 		return;

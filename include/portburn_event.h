@@ -52,7 +52,9 @@ struct pb_event {
 	__u8 type;		/* enum pb_event_type */
 	__u8 hook;		/* enum pb_hook */
 	__u8 oldstate;		/* TCP state the socket left (close/time_wait) */
-	__u8 pad[7];
+	__u8 pad[3];
+	__u16 range_lo;		/* ip_local_port_range of the socket's netns at */
+	__u16 range_hi;		/* connect() (0 when unknown) */
 };
 
 _Static_assert(sizeof(struct pb_owner) == 32, "pb_owner layout");

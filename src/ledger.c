@@ -540,6 +540,23 @@ static void ns_refresh(struct ledger *l, const struct pb_event *e, uint64_t now)
 	ns_put(l, &r, now);
 }
 
+/* The range the kernel had at a connect(): a change shows at once (the
+ * reserved ports are counted again at the next walk or failure). */
+static void ns_range_seen(struct ledger *l, uint32_t netns, uint16_t lo, uint16_t hi)
+{
+	struct ns_ent *n;
+	uint32_t size = (uint32_t)(hi - lo + 1);
+
+	HASH_FIND(hh, l->ns, &netns, sizeof(netns), n);
+	if (!n || (n->range.lo == lo && n->range.hi == hi))
+		return;
+	n->range.lo = lo;
+	n->range.hi = hi;
+	if (n->range.reserved >= size)
+		n->range.reserved = 0;
+	n->range.capacity = size - n->range.reserved;
+}
+
 /* ---- events ---- */
 
 static void count_failure(struct owner_ent *o, int err)
@@ -570,6 +587,8 @@ void ledger_event(struct ledger *l, const struct pb_event *e, uint64_t now)
 	if (!d)
 		return;
 	ns_refresh(l, e, now);
+	if (e->range_hi && e->range_lo <= e->range_hi)
+		ns_range_seen(l, e->owner.netns, e->range_lo, e->range_hi);
 	switch (e->type) {
 	case PB_EV_CONNECT:
 		o->connects++;
