@@ -68,6 +68,31 @@ struct {
 	__type(value, struct sock_rec);
 } socks SEC(".maps");
 
+/* TIME_WAIT sockets have no owner of their own: the owner of the connection
+ * is kept here, by (netns, 4-tuple), for the iterator. LRU: the oldest entry
+ * goes first, and the oldest TIME_WAIT is the first to have ended anyway. */
+struct tw_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u32 netns;
+	__u16 sport;
+	__u16 dport;
+	__u16 family;
+	__u16 pad;
+};
+
+struct tw_owner {
+	struct pb_owner owner;
+	__u64 conn_id;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536); /* --max-socks / 2 */
+	__type(key, struct tw_key);
+	__type(value, struct tw_owner);
+} tw_owners SEC(".maps");
+
 /* Thread inside connect() -> its socket, from SYN_SENT to sys_exit_connect. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -216,6 +241,16 @@ static __always_inline void emit(const struct sock_rec *rec, const struct sock *
 	bpf_ringbuf_submit(e, flags);
 }
 
+static __always_inline void tw_remember(const struct sock *sk, const struct sock_rec *rec)
+{
+	struct tw_key k = {};
+	struct tw_owner v = { .owner = rec->owner, .conn_id = rec->conn_id };
+
+	read_tuple(sk, k.saddr, k.daddr, &k.sport, &k.dport, &k.family);
+	k.netns = rec->owner.netns;
+	bpf_map_update_elem(&tw_owners, &k, &v, BPF_ANY);
+}
+
 static __always_inline void emit_connect(struct sock_rec *rec, const struct sock *sk, __u8 hook)
 {
 	if (rec->flags & (F_CONNECT | F_FAILED))
@@ -285,9 +320,10 @@ static __always_inline void on_close(const struct sock *sk, struct sock_rec *rec
 		emit_connect(rec, sk, PB_HOOK_STATE);
 	if (!hook_time_wait && !sk_err &&
 	    (oldstate == BPF_TCP_FIN_WAIT1 || oldstate == BPF_TCP_FIN_WAIT2 ||
-	     oldstate == BPF_TCP_CLOSING))
+	     oldstate == BPF_TCP_CLOSING)) {
+		tw_remember(sk, rec);
 		emit(rec, sk, PB_EV_TIME_WAIT, PB_HOOK_STATE, 0, oldstate, TCP_TIMEWAIT_LEN_NS);
-	else
+	} else
 		emit(rec, sk, PB_EV_CLOSE, PB_HOOK_STATE, 0, oldstate, 0);
 forget:
 	bpf_map_delete_elem(&socks, &key);
@@ -485,6 +521,7 @@ static __always_inline void on_time_wait(const struct sock *sk, int state, int t
 	tw_ns = state == BPF_TCP_TIME_WAIT ? TCP_TIMEWAIT_LEN_NS : jiffies_to_ns(timeo);
 	if (!(rec->flags & (F_CONNECT | F_FAILED)))
 		emit_connect(rec, sk, PB_HOOK_TIME_WAIT);
+	tw_remember(sk, rec);
 	emit(rec, sk, PB_EV_TIME_WAIT, PB_HOOK_TIME_WAIT, 0,
 	     BPF_CORE_READ(sk, __sk_common.skc_state), tw_ns);
 	bpf_map_delete_elem(&socks, &key);
@@ -592,8 +629,22 @@ int iter_tcp(struct bpf_iter__tcp *ctx)
 		/* nothing more: the port is what matters */
 	} else if (state == BPF_TCP_TIME_WAIT) {
 		struct tcp_timewait_sock *tw = bpf_skc_to_tcp_timewait_sock(skc);
+		struct tw_key k = {};
+		struct tw_owner *o;
 		long left;
 
+		__builtin_memcpy(k.saddr, r.saddr, 16);
+		__builtin_memcpy(k.daddr, r.daddr, 16);
+		k.netns = r.netns;
+		k.sport = r.sport;
+		k.dport = r.dport;
+		k.family = r.family;
+		o = bpf_map_lookup_elem(&tw_owners, &k);
+		if (o) {
+			r.owner = o->owner;
+			r.conn_id = o->conn_id;
+			r.flags |= PB_SOCK_TRACKED;
+		}
 		if (tw) {
 			left = (long)(BPF_CORE_READ(tw, tw_sk.tw_timer.expires) -
 				      (unsigned long)bpf_jiffies64());

@@ -230,6 +230,7 @@ static int try_mode(struct tracer *t, const struct tracer_opts *o, enum pb_mode 
 	/* Configure: sizes and which hooks report what. */
 	bpf_map__set_max_entries(s->maps.events, o->ring_size);
 	bpf_map__set_max_entries(s->maps.socks, o->max_socks);
+	bpf_map__set_max_entries(s->maps.tw_owners, o->max_socks / 2 ? o->max_socks / 2 : 1);
 	s->rodata->wakeup_bytes = o->ring_size / 4;
 	s->rodata->kernel_hz = kernel_hz();
 	s->rodata->cgroup_v1 = o->cgroup_v1;
