@@ -11,6 +11,7 @@ ours() { # programs and maps of ours, by name
 }
 cgattach() { bpftool cgroup show "$CG2" 2>/dev/null | grep -c sockops_tcp; }
 before=$(ours)
+cg_before=$(cgattach)
 for cmd in "trace" "serve --listen 127.0.0.1:0"; do
 	for mode in auto tracepoint; do
 		# shellcheck disable=SC2086
@@ -19,12 +20,13 @@ for cmd in "trace" "serve --listen 127.0.0.1:0"; do
 		_PIDS+=($pid)
 		wait_until 30 grep -q 'ready (mode' "$T/err" || die "$cmd --mode $mode did not start"
 		check "$cmd $mode: programs loaded while running" [ "$(ours)" -gt "$before" ]
-		check "$cmd $mode: sockops attached while running" [ "$(cgattach)" -ge 1 ]
+		check "$cmd $mode: sockops attached while running" [ "$(cgattach)" -gt "$cg_before" ]
 		kill -9 $pid
 		wait $pid 2>/dev/null
 		wait_until 10 '[ "$(ours)" -eq "$before" ]'
 		eq "$cmd $mode: nothing of ours left after kill -9" "$(ours)" "$before"
-		eq "$cmd $mode: no cgroup attachment left" "$(cgattach)" 0
+		wait_until 10 '[ "$(cgattach)" -eq "$cg_before" ]'
+		eq "$cmd $mode: no cgroup attachment left" "$(cgattach)" "$cg_before"
 	done
 done
 check "nothing pinned in bpffs" [ -z "$(find /sys/fs/bpf -name '*portburn*' 2>/dev/null)" ]
