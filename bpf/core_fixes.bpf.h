@@ -30,33 +30,34 @@ static __always_inline __u16 sk_protocol(const struct sock *sk)
  * Avoid data race in inet_get_local_port_range") packed it into one u32
  * (lo | hi << 16); before, it was int range[2] under a seqlock (read without
  * it here: a torn read of a range being changed only misses one update). */
+struct local_ports___new {
+	__u32 range;
+} __attribute__((preserve_access_index));
+
 struct local_ports___old {
 	int range[2];
-} __attribute__((preserve_access_index));
-
-struct netns_ipv4___old {
-	struct local_ports___old ip_local_ports;
-} __attribute__((preserve_access_index));
-
-struct net___old {
-	struct netns_ipv4___old ipv4;
 } __attribute__((preserve_access_index));
 
 static __always_inline void sk_port_range(const struct sock *sk, __u16 *lo, __u16 *hi)
 {
 	struct net *net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
+	void *lp;
 
 	if (!net)
 		return;
-	if (bpf_core_field_size(net->ipv4.ip_local_ports.range) == 4) {
-		__u32 r = BPF_CORE_READ(net, ipv4.ip_local_ports.range);
+	lp = &net->ipv4.ip_local_ports;
+	/* The test must relocate on every kernel: the size of the struct does
+	 * (a u32 + bool, or a seqlock + int[2] + bool); the read of the other
+	 * layout is then dead code, pruned by the verifier. */
+	if (bpf_core_type_size(struct local_ports) <= 8) {
+		__u32 r = BPF_CORE_READ((struct local_ports___new *)lp, range);
 
 		*lo = r & 0xffff;
 		*hi = r >> 16;
 	} else {
 		int r[2] = {};
 
-		bpf_core_read(r, sizeof(r), &((struct net___old *)net)->ipv4.ip_local_ports.range);
+		bpf_core_read(r, sizeof(r), &((struct local_ports___old *)lp)->range);
 		*lo = r[0];
 		*hi = r[1];
 	}
