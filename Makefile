@@ -26,7 +26,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -MMD -MP \
 	$(shell pkg-config --cflags glib-2.0) -Iinclude -Isrc -I$(OUT)/skel -DPORTBURN_VERSION='"$(VERSION)"'
-LDLIBS += -lbpf -lelf -lz -ljson-c -lmicrohttpd -lncursesw -lcap -lm -lpthread $(shell pkg-config --libs glib-2.0)
+LDLIBS += -lbpf -lelf -lz -ljson-c -lmicrohttpd -lncursesw -lcap -lm -lpthread -lglib-2.0
 
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer

@@ -125,16 +125,19 @@ int cmd_trace(int argc, char **argv, struct common_opts *common)
 		return ret;
 	ret = 1; /* until it has run */
 
-	c.fmt = event_fmt_new(common);
-	if (!c.fmt)
-		goto out;
-	if (c.cgroup && event_fmt_set_cgroup_filter(c.fmt, &c.cgroup))
-		goto out;
 	/* Set up: load and attach, in the best mode the kernel allows; the
-	 * ledger and detectors behind it give the alerts. */
+	 * ledger and detectors behind it give the alerts. No event is handled
+	 * before the first engine_poll(), so the formatter can come after. */
 	eng = engine_new(common, on_event, on_alert, &c);
 	if (!eng)
 		goto out;
+	c.fmt = event_fmt_new(common, engine_owners(eng));
+	if (!c.fmt)
+		goto out;
+	if (c.cgroup && event_fmt_set_cgroup_filter(c.fmt, &c.cgroup)) {
+		ret = 2;
+		goto out;
+	}
 	t = engine_tracer(eng);
 	log_info("ready (mode %s)", pb_mode_name(tracer_mode(t)));
 	if (duration)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Options shared by every subcommand, privilege checks, signals. */
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -128,9 +129,11 @@ int common_opt(struct common_opts *o, int opt, const char *arg, void (*usage)(FI
 		char *end;
 		double r;
 
+		/* plain decimal only: strtod would take " 5", "+5", "0x10", "inf" */
 		errno = 0;
 		r = strtod(arg, &end);
-		if (!arg[0] || *end || errno || !(r >= 1.0 && r <= 100.0))
+		if (!isdigit((unsigned char)arg[0]) || strspn(arg, "0123456789.") != strlen(arg) ||
+		    *end || errno || !(r >= 1.0 && r <= 100.0))
 			return usage_error(usage, "invalid --amplification '%s' (ratio, 1-100)", arg);
 		o->detect.amplification = r;
 		return 0;
@@ -167,7 +170,10 @@ int common_opt(struct common_opts *o, int opt, const char *arg, void (*usage)(FI
 }
 
 /* CAP_BPF + CAP_PERFMON load tracing programs (v5.8+), CAP_NET_ADMIN attaches
- * the cgroup sockops program; CAP_SYS_ADMIN covers all on older kernels. */
+ * the cgroup sockops program, CAP_SYS_ADMIN enters the pods' network
+ * namespaces (their sockets and port ranges) and covers BPF on older kernels.
+ * CAP_SYS_PTRACE opens other users' /proc/<pid>/ns/net: without it those
+ * namespaces are skipped (said once). */
 static int check_caps(void)
 {
 	static const struct {
@@ -177,6 +183,7 @@ static int check_caps(void)
 		{ CAP_BPF, "CAP_BPF" },
 		{ CAP_PERFMON, "CAP_PERFMON" },
 		{ CAP_NET_ADMIN, "CAP_NET_ADMIN" },
+		{ CAP_SYS_ADMIN, "CAP_SYS_ADMIN" },
 	};
 	cap_t caps = cap_get_proc();
 	cap_flag_value_t v = CAP_CLEAR;
@@ -195,10 +202,15 @@ static int check_caps(void)
 	}
 	cap_free(caps);
 	if (missing[0]) {
-		log_warnx("missing capability %s: run as root or grant CAP_BPF, CAP_PERFMON and "
-			  "CAP_NET_ADMIN", missing);
+		log_warnx("missing capability %s: run as root or grant CAP_BPF, CAP_PERFMON, "
+			  "CAP_NET_ADMIN and CAP_SYS_ADMIN (and CAP_SYS_PTRACE)", missing);
 		return -1;
 	}
+	caps = cap_get_proc();
+	if (caps && (cap_get_flag(caps, CAP_SYS_PTRACE, CAP_EFFECTIVE, &v) || v != CAP_SET))
+		log_warnx("no CAP_SYS_PTRACE: network namespaces of other users' processes are "
+			  "not walked");
+	cap_free(caps);
 	return 0;
 }
 

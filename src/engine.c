@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cmd.h"
@@ -24,6 +26,30 @@ struct engine {
 	engine_alert_fn on_alert;
 	void *ctx;
 };
+
+/* Say once, at start, when the kubelet's logs cannot be read: Kubernetes
+ * names are then unknown (pods are still told apart by cgroup and netns). */
+static void kubelet_logs_check(const char *host_root)
+{
+	static const char *const dirs[] = { "var/log/containers", "var/log/pods" };
+	char path[4096];
+
+	for (size_t i = 0; i < 2; i++) {
+		DIR *d;
+
+		snprintf(path, sizeof(path), "%s/%s", strcmp(host_root, "/") ? host_root : "",
+			 dirs[i]);
+		d = opendir(path);
+		if (d) {
+			closedir(d);
+			continue;
+		}
+		log_warnx("cannot read the kubelet's logs at %s (%s): pod and container names "
+			  "unknown (expected on a host without Kubernetes)",
+			  path, strerror(errno));
+		return;
+	}
+}
 
 static int on_tracer_event(void *arg, const struct pb_event *ev)
 {
@@ -219,6 +245,7 @@ struct engine *engine_new(struct common_opts *c, engine_event_fn on_event,
 					  c->cgroup_v1);
 	if (!e->owners)
 		log_warnx("failed to set up owner attribution: names unknown");
+	kubelet_logs_check(c->host_root);
 	c->ledger.host_root = c->host_root;
 	e->ledger = ledger_new(&c->ledger, e->owners);
 	e->detect = detect_new(&c->detect, on_alert, e);
@@ -302,4 +329,9 @@ uint64_t engine_lost(const struct engine *e)
 struct tracer *engine_tracer(const struct engine *e)
 {
 	return e->tracer;
+}
+
+struct owner_resolver *engine_owners(const struct engine *e)
+{
+	return e->owners;
 }

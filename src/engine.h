@@ -28,5 +28,6 @@ const char *engine_mode(const struct engine *e);
 void engine_stop(struct engine *e);
 uint64_t engine_lost(const struct engine *e);
 struct tracer *engine_tracer(const struct engine *e);
+struct owner_resolver *engine_owners(const struct engine *e);
 
 #endif

@@ -12,7 +12,7 @@
 #include "util.h"
 
 struct event_fmt {
-	struct owner_resolver *owners;
+	struct owner_resolver *owners;	/* the engine's, not ours */
 	struct owner_info last;		/* owner of the previous event: runs repeat */
 	bool have_last;
 	char last_json[8192];		/* its JSON members, escaped once */
@@ -53,7 +53,7 @@ const char *event_type_name(int type)
 	return "unknown";
 }
 
-struct event_fmt *event_fmt_new(const struct common_opts *o)
+struct event_fmt *event_fmt_new(const struct common_opts *o, struct owner_resolver *owners)
 {
 	struct event_fmt *f = calloc(1, sizeof(*f));
 
@@ -61,10 +61,7 @@ struct event_fmt *event_fmt_new(const struct common_opts *o)
 		log_warn("failed to allocate formatter");
 		return NULL;
 	}
-	f->owners = owner_resolver_new_cg(o->host_root, o->sidecar_names[0] ? o->sidecar_names : NULL,
-					  o->cgroup_v1);
-	if (!f->owners)
-		log_warnx("failed to set up owner attribution: names unknown");
+	f->owners = owners;
 	if (o->cgroup_root[0]) {
 		f->mount = o->cgroup_root;
 		f->cgroups = cgroup_cache_new(o->cgroup_root);
@@ -79,7 +76,6 @@ void event_fmt_free(struct event_fmt *f)
 	if (!f)
 		return;
 	cgroup_cache_free(f->cgroups);
-	owner_resolver_free(f->owners);
 	free(f);
 }
 

@@ -10,7 +10,9 @@
 struct common_opts;
 struct event_fmt;
 
-struct event_fmt *event_fmt_new(const struct common_opts *o);
+struct owner_resolver;
+/* OWNERS (may be NULL) names the owners; it is borrowed, not freed. */
+struct event_fmt *event_fmt_new(const struct common_opts *o, struct owner_resolver *owners);
 void event_fmt_free(struct event_fmt *f);
 /* Normalise a --cgroup argument (absolute path under the mount, or relative to
  * the cgroup v2 root) in place. 0, or 2 after a usage message. */

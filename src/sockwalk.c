@@ -204,6 +204,7 @@ int sockwalk(int link_fd, const char *host_root, sockwalk_ns_fn ns_fn, sockwalk_
 		int fd = open(v[i].path, O_RDONLY | O_CLOEXEC);
 
 		if (fd < 0 || setns(fd, CLONE_NEWNET)) {
+			/* (a failed setns leaves this thread where it was) */
 			/* A process that just exited, or no right to enter. */
 			log_debug("failed to enter netns %u (%s): %s", v[i].ino, v[i].path,
 				  strerror(errno));
@@ -221,7 +222,8 @@ int sockwalk(int link_fd, const char *host_root, sockwalk_ns_fn ns_fn, sockwalk_
 		if (err)
 			log_debug("failed to walk sockets of netns %u: %s", r.netns, strerror(-err));
 	}
-	if (setns(self, CLONE_NEWNET))
+	/* Back home, unless no namespace could be entered at all. */
+	if (st->netns_seen && setns(self, CLONE_NEWNET))
 		fatal("failed to return to portburn's own network namespace");
 	close(self);
 	free(v);
