@@ -110,7 +110,8 @@ int cmd_serve(int argc, char **argv, struct common_opts *common)
 	}
 	http_publish(srv, NULL, 0, false);
 	engine_stop(eng);
-	log_info("%llu events lost (ring buffer full)", (unsigned long long)engine_lost(eng));
+	log_info("%llu events lost (ring buffer full or program runs missed)",
+		 (unsigned long long)engine_lost(eng));
 	ret = 0;
 out:
 	http_free(srv);

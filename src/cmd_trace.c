@@ -159,11 +159,13 @@ int cmd_trace(int argc, char **argv, struct common_opts *common)
 	tracer_stop(t);
 	fflush(stdout);
 	log_info("%llu events received, %llu lost (ring buffer full) of %llu sent; %llu "
-		 "connections untracked (socks map full)",
+		 "connections untracked (socks map full); %llu program runs missed (re-entered on "
+		 "one CPU)",
 		 (unsigned long long)c.seen,
 		 (unsigned long long)tracer_drops(t, PB_DROP_RINGBUF),
 		 (unsigned long long)tracer_drops(t, PB_STAT_EVENTS),
-		 (unsigned long long)tracer_drops(t, PB_DROP_SOCKS_FULL));
+		 (unsigned long long)tracer_drops(t, PB_DROP_SOCKS_FULL),
+		 (unsigned long long)tracer_missed(t));
 	ret = 0;
 out:
 	engine_free(eng);

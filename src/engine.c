@@ -218,7 +218,8 @@ static int rebuild_view(struct engine *e, uint64_t now)
 	if (err)
 		return err;
 	v.mode = pb_mode_name(tracer_mode(e->tracer));
-	v.events_lost_total = tracer_drops(e->tracer, PB_DROP_RINGBUF);
+	/* lost: ring buffer full, or the program skipped (re-entered) */
+	v.events_lost_total = tracer_drops(e->tracer, PB_DROP_RINGBUF) + tracer_missed(e->tracer);
 	v.untracked_total += tracer_drops(e->tracer, PB_DROP_SOCKS_FULL);
 	detect_view(e, &v, now);
 	view_free(&e->view);
@@ -323,7 +324,7 @@ void engine_stop(struct engine *e)
 
 uint64_t engine_lost(const struct engine *e)
 {
-	return tracer_drops(e->tracer, PB_DROP_RINGBUF);
+	return tracer_drops(e->tracer, PB_DROP_RINGBUF) + tracer_missed(e->tracer);
 }
 
 struct tracer *engine_tracer(const struct engine *e)

@@ -469,6 +469,24 @@ uint64_t tracer_drops(const struct tracer *t, enum pb_drop what)
 	return sum;
 }
 
+uint64_t tracer_missed(const struct tracer *t)
+{
+	struct bpf_program *p;
+	uint64_t sum = 0;
+
+	if (!t->skel)
+		return 0;
+	bpf_object__for_each_program(p, t->skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(p);
+
+		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+			sum += info.recursion_misses;
+	}
+	return sum;
+}
+
 int tracer_iter_fd(const struct tracer *t)
 {
 	return t->iter_link ? bpf_link__fd(t->iter_link) : -1;

@@ -45,6 +45,10 @@ void tracer_stop(struct tracer *t);
 enum pb_mode tracer_mode(const struct tracer *t);
 /* Sum over CPUs of one drop counter (enum pb_drop). */
 uint64_t tracer_drops(const struct tracer *t, enum pb_drop what);
+/* Runs the kernel skipped because the program was already running on that
+ * CPU (a softirq's state change interrupting a connect()'s): events missed,
+ * counted by the kernel per program. */
+uint64_t tracer_missed(const struct tracer *t);
 /* Link of the iter/tcp program: bpf_iter_create() on it walks the sockets of
  * the calling thread's network namespace (see sockwalk.h). -1 once stopped. */
 int tracer_iter_fd(const struct tracer *t);
