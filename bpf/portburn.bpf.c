@@ -355,10 +355,40 @@ static __always_inline void handle_state(const struct sock *sk, int oldstate, in
 		emit_connect(rec, sk, PB_HOOK_STATE);
 }
 
+/* The kernel skips a tracing program's run on a CPU where it is already
+ * running: a softirq's state change (a FIN or RST arriving) that interrupts
+ * the handling of a connect()'s would be lost. A second program on the same
+ * tracepoint, with its own guard, takes exactly those: it runs after the
+ * first for every call and acts only while the first is suspended below it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} state_busy SEC(".maps");
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tp_inet_sock_set_state, const struct sock *sk, int oldstate, int newstate)
 {
+	__u32 zero = 0, *busy = bpf_map_lookup_elem(&state_busy, &zero);
+
+	if (busy)
+		*busy = 1;
 	handle_state(sk, oldstate, newstate);
+	if (busy)
+		*busy = 0;
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tp_inet_sock_set_state_nested, const struct sock *sk, int oldstate, int newstate)
+{
+	__u32 zero = 0, *busy = bpf_map_lookup_elem(&state_busy, &zero);
+
+	if (busy && *busy) {
+		count(PB_STAT_NESTED);
+		handle_state(sk, oldstate, newstate);
+	}
 	return 0;
 }
 

@@ -66,6 +66,7 @@ enum pb_drop {
 	PB_DROP_RINGBUF = 0,	/* ring buffer full: event lost */
 	PB_DROP_SOCKS_FULL = 1,	/* socks map full: connection not tracked */
 	PB_STAT_EVENTS = 2,	/* records the programs tried to send */
+	PB_STAT_NESTED = 3,	/* state changes the nested program took over */
 	PB_DROP_MAX = 4,
 };
 

@@ -71,6 +71,7 @@ static struct bpf_program *hook_prog(struct portburn_bpf *s, int i, struct hook 
 {
 	static const struct hook hooks[] = {
 		{ .mode = PB_MODE_AUTO },
+		{ .mode = PB_MODE_AUTO },	/* attached after the first: order matters */
 		{ .mode = PB_MODE_AUTO, .syscall_tp = true },
 		{ .mode = PB_MODE_AUTO, .syscall_tp = true },
 		{ .mode = PB_MODE_AUTO, .syscall_tp = true },
@@ -87,6 +88,7 @@ static struct bpf_program *hook_prog(struct portburn_bpf *s, int i, struct hook 
 	};
 	struct bpf_program *progs[] = {
 		s->progs.tp_inet_sock_set_state,
+		s->progs.tp_inet_sock_set_state_nested,
 		s->progs.tp_sys_exit_connect,
 		s->progs.tp_sys_enter_bind,
 		s->progs.tp_sys_exit_bind,
@@ -472,7 +474,7 @@ uint64_t tracer_drops(const struct tracer *t, enum pb_drop what)
 uint64_t tracer_missed(const struct tracer *t)
 {
 	struct bpf_program *p;
-	uint64_t sum = 0;
+	uint64_t sum = 0, nested;
 
 	if (!t->skel)
 		return 0;
@@ -484,7 +486,9 @@ uint64_t tracer_missed(const struct tracer *t)
 		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
 			sum += info.recursion_misses;
 	}
-	return sum;
+	/* the first state program's skipped runs that its twin took over */
+	nested = tracer_drops(t, PB_STAT_NESTED);
+	return sum > nested ? sum - nested : 0;
 }
 
 int tracer_iter_fd(const struct tracer *t)
