@@ -7,7 +7,7 @@
 ours() { # programs and maps of ours, by name
 	{ bpftool -j prog list; bpftool -j map list; bpftool -j link list; } 2>/dev/null |
 		jq -r '.[] | .name // empty' |
-		grep -cE '^(tp_inet_sock_s|tp_sys_exit_con|tp_sys_enter_bi|tp_sys_exit_bin|sockops_tcp_con|iter_tcp|socks|connecting|binding|tw_owners|events|drops|portburn_.*)$'
+		grep -cE '^(tp_inet_sock_set_state|tp_inet_sock_set_state_nested|tp_sys_exit_connect|tp_sys_enter_bind|tp_sys_exit_bind|sockops_tcp_connect|iter_tcp|state_busy|socks|connecting|binding|tw_owners|events|drops|portburn_.*)$'
 }
 cgattach() { bpftool cgroup show "$CG2" 2>/dev/null | grep -c sockops_tcp; }
 before=$(ours)
