@@ -1020,10 +1020,14 @@ int ledger_view(struct ledger *l, struct view *v, uint64_t now)
 			sn->in_use += d->open + d->tw;
 			for (uint32_t k = 0; k < d->n_owners; k++) {
 				struct dest_owner *dow = &d->owners[k];
-				int p = find_pod(v, &dow->owner->info);
 				size_t q;
+				int p;
 
-				if (p < 0 || (!dow->open && !dow->tw))
+				/* an owner holding nothing here may be gone (evicted) */
+				if (!dow->open && !dow->tw)
+					continue;
+				p = find_pod(v, &dow->owner->info);
+				if (p < 0)
 					continue;
 				for (q = 0; q < sn->n_pods && sn->pods[q] != p; q++)
 					;
