@@ -55,6 +55,7 @@ struct owner_ent {
 	int view_idx;			/* scratch while building a view */
 	uint32_t id;			/* index in owner_by_id, packed into sockets */
 	bool complete;			/* named for good (see owner_fill) */
+	uint64_t created_ns;
 };
 
 struct dest_key {
@@ -252,6 +253,7 @@ static struct owner_ent *owner_get(struct ledger *l, uint64_t cgroup_id, uint32_
 		return NULL;
 	o->key = k;
 	o->last_used_ns = now;
+	o->created_ns = now;
 	o->id = l->n_free_owner_ids ? l->free_owner_ids[--l->n_free_owner_ids] : l->n_owner_ids++;
 	l->owner_by_id[o->id] = o;
 	owner_fill(l, o);
@@ -853,6 +855,8 @@ int ledger_view(struct ledger *l, struct view *v, uint64_t now)
 			snprintf(vo->display, sizeof(vo->display), "%s", i->display);
 			vo->role = (enum view_role)i->role;
 			vo->kind = view_kind_of(i);
+			/* a few seconds to find a new container's names */
+			vo->pending = !o->complete && now - o->created_ns < 3000000000ULL;
 			vo->worst_dest = -1;
 		}
 		o->view_idx = vo - v->owners;

@@ -507,6 +507,9 @@ static int write_connects(FILE *f, const struct view *v, struct ctr_table *t)
 		const struct view_owner *o = &v->owners[i];
 		const char *role = o->role == VIEW_ROLE_SIDECAR ? "sidecar" : "app";
 
+		/* not under labels that are about to change: counted once named */
+		if (o->pending)
+			continue;
 		err = series_push(&l, owner_labels(o, true, "role", role), o->connects_total);
 	}
 	if (!err) {
@@ -545,7 +548,7 @@ static int write_failures(FILE *f, const struct view *v, struct ctr_table *t)
 		const struct view_owner *o = owner_at(v, fl->owner);
 		char name[sizeof(fl->errno_name) + 1];
 
-		if (!o)
+		if (!o || o->pending)
 			continue;
 		errno_label(fl->errno_name, name, sizeof(name));
 		err = series_push(&l, owner_labels(o, true, "errno", name), fl->total);

@@ -41,6 +41,9 @@ struct view_owner {
 	char display[VIEW_NAME_LEN * 2];	/* namespace/pod/container, or unit, or comm */
 	enum view_role role;
 	enum view_kind kind;
+	bool pending;			/* names still being looked up (a container that
+					 * just started): counters wait, not to be counted
+					 * twice under two sets of labels */
 	uint32_t open;			/* SYN_SENT..LAST_ACK sockets holding a local port */
 	uint32_t time_wait;
 	uint32_t in_use;		/* open + time_wait */
