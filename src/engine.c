@@ -119,6 +119,13 @@ static void on_ledger_event(void *arg, const struct ledger_event_info *i)
 	}
 }
 
+static void pump(void *arg)
+{
+	struct engine *e = arg;
+
+	tracer_poll_nowait(e->tracer);
+}
+
 static void owner_of_view(struct detect_owner *o, const struct view_owner *vo)
 {
 	memset(o, 0, sizeof(*o));
@@ -258,6 +265,7 @@ struct engine *engine_new(struct common_opts *c, engine_event_fn on_event,
 	e->tracer = tracer_new(&c->tracer, on_tracer_event, e);
 	if (!e->tracer)
 		goto err;
+	ledger_set_pump(e->ledger, pump, e);
 	/* Right the second it starts: what the kernel holds now. */
 	now = mono_ns();
 	err = ledger_reconcile(e->ledger, tracer_iter_fd(e->tracer), now, true);

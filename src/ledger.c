@@ -111,6 +111,9 @@ struct ledger {
 	struct owner_resolver *resolver;
 	ledger_event_hook hook;
 	void *hook_ctx;
+	void (*pump)(void *ctx);
+	void *pump_ctx;
+	uint64_t walked;
 	struct owner_ent *owners;
 	struct dest_ent *dests;
 	struct dest_ent **dest_by_id;	/* id -> dest */
@@ -492,6 +495,12 @@ void ledger_stats(const struct ledger *l, struct ledger_stats *st)
 	st->owners = HASH_COUNT(l->owners);
 }
 
+void ledger_set_pump(struct ledger *l, void (*pump)(void *ctx), void *ctx)
+{
+	l->pump = pump;
+	l->pump_ctx = ctx;
+}
+
 void ledger_set_hook(struct ledger *l, ledger_event_hook fn, void *ctx)
 {
 	l->hook = fn;
@@ -659,6 +668,10 @@ static void rec_sock(void *ctx, const struct netns_range *r, const struct pb_soc
 	int quality, state = k->state == 6 /* TCP_TIME_WAIT */ ? S_TW : S_OPEN;
 	uint64_t now = l->rec_now;
 
+	/* Events keep flowing while a long walk runs; what they add or remove
+	 * is current (a socket they touch is marked seen by this walk). */
+	if (l->pump && ++l->walked % 4096 == 0)
+		l->pump(l->pump_ctx);
 	if (k->state == 10 /* TCP_LISTEN: they come first */) {
 		l->listening[k->sport / 8] |= 1 << (k->sport % 8);
 		return;

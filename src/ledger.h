@@ -55,6 +55,9 @@ typedef void (*ledger_event_hook)(void *ctx, const struct ledger_event_info *i);
 
 struct ledger *ledger_new(const struct ledger_cfg *cfg, struct owner_resolver *owners);
 void ledger_set_hook(struct ledger *l, ledger_event_hook fn, void *ctx);
+/* Called every few thousand sockets of a walk (a node holding a million
+ * TIME_WAIT sockets takes seconds): drain the ring buffer meanwhile. */
+void ledger_set_pump(struct ledger *l, void (*pump)(void *ctx), void *ctx);
 void ledger_free(struct ledger *l);
 void ledger_event(struct ledger *l, const struct pb_event *e, uint64_t now_ns);
 /* Walk the kernel's sockets and make the ledger match them. INITIAL: what is
