@@ -265,13 +265,15 @@ struct engine *engine_new(struct common_opts *c, engine_event_fn on_event,
 	e->tracer = tracer_new(&c->tracer, on_tracer_event, e);
 	if (!e->tracer)
 		goto err;
-	ledger_set_pump(e->ledger, pump, e);
 	/* Right the second it starts: what the kernel holds now. */
 	now = mono_ns();
 	err = ledger_reconcile(e->ledger, tracer_iter_fd(e->tracer), now, true);
 	if (err)
 		log_warnx("failed to walk sockets at start-up: %s; counts start from zero",
 			  strerror(-err));
+	/* Later walks drain events as they go; this first one must not: the
+	 * caller handles events only from its first engine_poll(). */
+	ledger_set_pump(e->ledger, pump, e);
 	e->next_reconcile = now + c->reconcile_s * 1000000000ULL;
 	rebuild_view(e, now);
 	e->next_view = now + VIEW_EVERY_NS;
