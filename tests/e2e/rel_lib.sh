@@ -21,10 +21,11 @@ _all_caps() {
 		capsh --decode="$(printf '%x' $((1 << i)))" | sed 's/.*=//'
 	done
 }
-ALL_CAPS=$(_all_caps)
+ALL_CAPS=
 # drop_list CAP...: every capability but these, comma-separated (capsh names)
 drop_list() {
 	local keep c out=
+	[ -n "$ALL_CAPS" ] || ALL_CAPS=$(_all_caps)
 	keep=" $(_lower "$*") "
 	for c in $ALL_CAPS; do
 		[[ $keep == *" $c "* ]] || out+=${out:+,}$c
@@ -59,9 +60,25 @@ _k8s_cleanup() {
 		[ -z "$(find "$CG2$K8S_CG" -name cgroup.procs -exec cat {} + 2>/dev/null)" ] && break
 		sleep 0.1
 	done
-	find "$CG2$K8S_CG" -depth -type d -exec rmdir {} + 2>/dev/null
+	for _ in $(seq 20); do
+		find "$CG2$K8S_CG" -depth -type d -exec rmdir {} + 2>/dev/null
+		[ -d "$CG2$K8S_CG" ] || break
+		sleep 0.1
+	done
 }
-trap '_k8s_cleanup; _cleanup' EXIT
+# After lib.sh's cleanup: a cgroup whose last task was still exiting cannot be
+# removed at once (EBUSY); try again for two seconds.
+_rmdir_retry() {
+	local cg
+	for cg in "${_CGROUPS[@]}"; do
+		for _ in $(seq 20); do
+			[ -d "$cg" ] || break
+			rmdir "$cg" 2>/dev/null && break
+			sleep 0.1
+		done
+	done
+}
+trap '_k8s_cleanup; _cleanup; _rmdir_retry' EXIT
 
 # hostroot_new DIR: an empty host root with proc and sys.
 hostroot_new() {
