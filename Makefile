@@ -38,6 +38,8 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux -MM
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/skel/%.skel.h,$(BPF_SRCS))
+# Kept: the objects are worth inspecting (bpftool, llvm-objdump) next to their skeletons.
+.SECONDARY: $(BPF_OBJS)
 
 # Every src/*.c except main.c goes into a library that tests link against.
 LIB_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
