@@ -850,11 +850,30 @@ int ledger_view(struct ledger *l, struct view *v, uint64_t now)
 		struct view_owner *vo = NULL;
 
 		o->view_idx = -1;
+		/* Owners that hold nothing and have been idle a minute are
+		 * forgotten (deleted pods); the metrics keep their counters. */
+		if (!o->open && !o->tw && now - o->last_used_ns > 60000000000ULL) {
+			HASH_DEL(l->owners, o);
+			l->owner_by_id[o->id] = NULL;
+			l->free_owner_ids[l->n_free_owner_ids++] = o->id;
+			free(o);
+			continue;
+		}
 		if (!o->open && !o->tw && !o->connects && !o->failures)
 			continue;
-		/* the resolver's caches make this cheap and rate-limit misses */
-		if (!o->complete)
+		/* The resolver's caches make this cheap and rate-limit misses.
+		 * Only a cgroup answer is taken: once the cgroup is gone, its
+		 * netns inode may already belong to another pod. Given up after
+		 * a minute. */
+		if (!o->complete && now - o->created_ns < 60000000000ULL) {
+			struct owner_info was = *i;
+
 			owner_fill(l, o);
+			if (i->source != PB_SRC_CGROUP)
+				*i = was;
+		} else {
+			o->complete = true;
+		}
 		for (size_t k = 0; k < v->n_owners; k++)
 			if (same_view_owner(&v->owners[k], i))
 				vo = &v->owners[k];

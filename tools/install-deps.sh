@@ -8,7 +8,7 @@ PKGS="gcc libc6-dev clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-conf
 libcmocka-dev libjson-c-dev libmicrohttpd-dev libncurses-dev libcap-dev libcap2-bin \
 iproute2 iptables conntrack haproxy nginx-light socat curl tmux jq \
 busybox-static qemu-system-x86 cpio xz-utils prometheus yamllint \
-linux-perf libclang-rt-14-dev libbpf-tools python3-yaml uthash-dev libglib2.0-dev"
+linux-perf libclang-rt-14-dev libbpf-tools python3-yaml uthash-dev libglib2.0-dev valgrind"
 
 missing=""
 for p in $PKGS; do

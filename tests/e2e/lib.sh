@@ -27,7 +27,8 @@ _cleanup() {
 			while read -r p; do kill -KILL "$p" 2>/dev/null; done <"$cg/cgroup.procs"
 			for _ in $(seq 50); do [ -s "$cg/cgroup.procs" ] || break; sleep 0.1; done
 		fi
-		rmdir "$cg" 2>/dev/null
+		# the last task's exit is seen a moment later: EBUSY until then
+		for _ in $(seq 50); do rmdir "$cg" 2>/dev/null && break; [ -d "$cg" ] || break; sleep 0.1; done
 	done
 	for ns in "${_NETNS[@]}"; do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
