@@ -220,6 +220,15 @@ static void owner_fill(struct ledger *l, struct owner_ent *o)
 		      !(i->kind == PB_KIND_K8S_CONTAINER && (!i->names_known || !i->container[0]));
 }
 
+/* Drop an owner that holds no socket (none refers to its id). */
+static void owner_forget(struct ledger *l, struct owner_ent *o)
+{
+	HASH_DEL(l->owners, o);
+	l->owner_by_id[o->id] = NULL;
+	l->free_owner_ids[l->n_free_owner_ids++] = o->id;
+	free(o);
+}
+
 static struct owner_ent *owner_get(struct ledger *l, uint64_t cgroup_id, uint32_t netns,
 				   const char *comm, uint64_t now)
 {
@@ -241,12 +250,8 @@ static struct owner_ent *owner_get(struct ledger *l, uint64_t cgroup_id, uint32_
 		struct owner_ent *x, *tmp;
 
 		HASH_ITER(hh, l->owners, x, tmp) {
-			if (!x->open && !x->tw && now - x->last_used_ns > 60000000000ULL) {
-				HASH_DEL(l->owners, x);
-				l->owner_by_id[x->id] = NULL;
-				l->free_owner_ids[l->n_free_owner_ids++] = x->id;
-				free(x);
-			}
+			if (!x->open && !x->tw && now - x->last_used_ns > 60000000000ULL)
+				owner_forget(l, x);
 		}
 		if (HASH_COUNT(l->owners) >= MAX_OWNERS)
 			return NULL;
@@ -853,10 +858,7 @@ int ledger_view(struct ledger *l, struct view *v, uint64_t now)
 		/* Owners that hold nothing and have been idle a minute are
 		 * forgotten (deleted pods); the metrics keep their counters. */
 		if (!o->open && !o->tw && now - o->last_used_ns > 60000000000ULL) {
-			HASH_DEL(l->owners, o);
-			l->owner_by_id[o->id] = NULL;
-			l->free_owner_ids[l->n_free_owner_ids++] = o->id;
-			free(o);
+			owner_forget(l, o);
 			continue;
 		}
 		if (!o->open && !o->tw && !o->connects && !o->failures)
