@@ -103,6 +103,8 @@ struct ns_ent {
 	struct netns_range range;
 	uint64_t refreshed_ns;		/* last re-read because of a failure */
 	uint32_t gen;			/* reconcile that last saw it */
+	uint32_t reborn_gen;		/* reconcile during or after which its
+					 * cookie changed: a new namespace */
 };
 
 struct ledger {
@@ -113,6 +115,8 @@ struct ledger {
 	void *hook_ctx;
 	void (*pump)(void *ctx);
 	void *pump_ctx;
+	unsigned int rec_repumps;	/* this walk's pumps for tracked misses */
+	unsigned int rec_drift_logged;	/* this walk's drift debug lines */
 	uint64_t walked;
 	struct owner_ent *owners;
 	struct dest_ent *dests;
@@ -531,6 +535,10 @@ static struct ns_ent *ns_put(struct ledger *l, const struct netns_range *r, uint
 			return NULL;
 		n->netns = r->netns;
 		HASH_ADD(hh, l->ns, netns, sizeof(n->netns), n);
+	} else if (n->range.cookie && r->cookie && n->range.cookie != r->cookie) {
+		/* The inode went to a new namespace: the old one is gone,
+		 * and its TIME_WAIT sockets with it. */
+		n->reborn_gen = l->gen;
 	}
 	n->range = *r;
 	n->gen = l->gen;
@@ -658,8 +666,17 @@ void ledger_event(struct ledger *l, const struct pb_event *e, uint64_t now)
 static void rec_ns(void *ctx, const struct netns_range *r)
 {
 	struct ledger *l = ctx;
+	struct ns_ent *n;
+	bool fresh;
 
-	ns_put(l, r, l->rec_now);
+	HASH_FIND(hh, l->ns, &r->netns, sizeof(r->netns), n);
+	fresh = !n;
+	n = ns_put(l, r, l->rec_now);
+	/* First seen by a walk: whatever the ledger holds under this inode came
+	 * from events of a namespace whose range could not be read (gone
+	 * already), possibly another one that had the inode before. */
+	if (n && fresh && !l->rec_initial)
+		n->reborn_gen = l->gen;
 	memset(l->listening, 0, sizeof(l->listening));
 }
 
@@ -691,6 +708,17 @@ static void rec_sock(void *ctx, const struct netns_range *r, const struct pb_soc
 	if (!d)
 		return;
 	known = sock_find(l, d, k->sport, &s);
+	if (!known && (k->flags & PB_SOCK_TRACKED) && l->pump && l->rec_repumps < 256) {
+		/* The tracer has it: its event is most likely still in the
+		 * ring (the socket changed state while we walk). Take what is
+		 * there and look again; bounded, for when events were lost. */
+		l->rec_repumps++;
+		l->pump(l->pump_ctx);
+		d = dest_get(l, k->netns, k->family, k->saddr, k->daddr, k->dport, now);
+		if (!d)
+			return;
+		known = sock_find(l, d, k->sport, &s);
+	}
 	if (k->flags & PB_SOCK_TRACKED) {
 		quality = Q_TRACKED;
 		o = owner_get(l, k->owner.cgroup_id, k->owner.netns, k->owner.comm, now);
@@ -709,6 +737,14 @@ static void rec_sock(void *ctx, const struct netns_range *r, const struct pb_soc
 			o = s.owner;
 	} else if (!l->rec_initial) {
 		l->st.drift_added++;
+		if (l->rec_drift_logged++ < 16) {
+			char a[64], b[64];
+
+			log_debug("drift: the walk found %s:%u > %s:%u (netns %u, state %u%s) not in the ledger",
+				  addr_fmt(k->family, k->saddr, a, sizeof(a)), k->sport,
+				  addr_fmt(k->family, k->daddr, b, sizeof(b)), k->dport, k->netns,
+				  k->state, k->flags & PB_SOCK_TRACKED ? ", tracked" : "");
+		}
 	}
 	sock_set(l, d, k->sport, o, quality, state,
 		 state == S_TW ? now + k->tw_remaining_ns : 0);
@@ -726,20 +762,36 @@ int ledger_reconcile(struct ledger *l, int iter_fd, uint64_t now, bool initial)
 	l->gen++;
 	l->rec_now = now;
 	l->rec_initial = initial;
+	l->rec_repumps = 0;
+	l->rec_drift_logged = 0;
+	/* What is in the ring now happened before the walk: take it first. */
+	if (l->pump)
+		l->pump(l->pump_ctx);
 	err = sockwalk(iter_fd, l->cfg.host_root, rec_ns, rec_sock, l, &ws);
 	if (err)
 		return err;
 	g_hash_table_iter_init(&it, l->socks);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
 		struct sock_ent s;
+		struct ns_ent *n;
 
 		sock_unpack(l, GPOINTER_TO_SIZE(k), GPOINTER_TO_SIZE(v), &s);
 		if (s.gen == (uint8_t)l->gen)
 			continue;
-		/* TIME_WAIT that ran out on its own is not drift. */
-		if (!initial &&
-		    !(s.state == S_TW && (uint64_t)s.tw_expire_s * 1000000000ULL <= now + 1000000000ULL))
+		/* Not drift: TIME_WAIT that ran out on its own, and the sockets of a
+		 * namespace that is gone (a deleted pod: the kernel purges its
+		 * TIME_WAIT sockets without a state change to trace), or whose
+		 * inode a new namespace took since the last walk. */
+		HASH_FIND(hh, l->ns, &s.dest->key.netns, sizeof(s.dest->key.netns), n);
+		if (!initial && n && n->gen == l->gen &&
+		    !(s.state == S_TW && n->reborn_gen && n->reborn_gen + 1 >= l->gen) &&
+		    !(s.state == S_TW && (uint64_t)s.tw_expire_s * 1000000000ULL <= now + 1000000000ULL)) {
 			l->st.drift_removed++;
+			if (l->rec_drift_logged++ < 16)
+				log_debug("drift: port %u of netns %u (%s) is gone without an event",
+					  (unsigned int)(s.key & 0xffff), s.dest->key.netns,
+					  s.state == S_TW ? "TIME_WAIT" : "open");
+		}
 		account(&s, -1);
 		g_hash_table_iter_remove(&it);
 	}

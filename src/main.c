@@ -39,13 +39,20 @@ int main(int argc, char **argv)
 			printf("portburn %s\n", PORTBURN_VERSION);
 			return 0;
 		}
-		/* The default command gets all the arguments. */
+		/* The default command gets all the arguments. getopt's own
+		 * messages start with argv[0]: the command's name, not a path. */
+		argv[0] = (char *)"portburn";
 		return cmd_top(argc, argv, &common);
 	}
 	name = argv[1];
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (!strcmp(name, cmds[i].name))
+		if (!strcmp(name, cmds[i].name)) {
+			static char prog[32];
+
+			snprintf(prog, sizeof(prog), "portburn %s", name);
+			argv[1] = prog;
 			return cmds[i].fn(argc - 1, argv + 1, &common);
+		}
 	fprintf(stderr, "portburn: unknown command '%s'\n", name);
 	usage(stderr);
 	return 2;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <bpf/bpf.h>
 #include "log.h"
@@ -70,10 +71,30 @@ static int read_small(const char *path, char *buf, size_t len)
 }
 
 /* The range of the namespace this thread is in now. */
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+/* The current namespace's cookie, 0 where the kernel has none (< 5.14). */
+static uint64_t netns_cookie(void)
+{
+	uint64_t c = 0;
+	socklen_t len = sizeof(c);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &c, &len) || len != sizeof(c))
+		c = 0;
+	close(fd);
+	return c;
+}
+
 static void read_range(struct netns_range *r)
 {
 	char buf[4096];
 
+	r->cookie = netns_cookie();
 	r->lo = 32768;
 	r->hi = 60999;
 	r->reserved = 0;

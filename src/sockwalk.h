@@ -14,6 +14,8 @@ struct netns_range {
 	uint16_t lo, hi;		/* ip_local_port_range */
 	uint32_t reserved;		/* ip_local_reserved_ports inside [lo, hi] */
 	uint32_t capacity;		/* hi - lo + 1 - reserved */
+	uint64_t cookie;		/* SO_NETNS_COOKIE (5.14+; else 0): an
+					 * inode is reused, a cookie never */
 };
 
 typedef void (*sockwalk_fn)(void *ctx, const struct netns_range *ns, const struct pb_sock *s);

@@ -118,7 +118,8 @@ valid() {
 
 SENTINEL=--zz-sentinel
 # try NAME-FOR-LOG FLAGWORD ARGV...: must exit 2, stderr non-empty and naming
-# FLAGWORD, stdout empty; one "not ok" line otherwise. Uses $OUT and $ERR.
+# FLAGWORD and starting "portburn" (not a path, not a bare command name), stdout
+# empty; one "not ok" line otherwise. Uses $OUT and $ERR.
 # Values are tried with an unknown option after them (try_value): had the value
 # been accepted, getopt would complain about that option instead, and nothing
 # starts (a 5 s timeout guards the rest).
@@ -137,6 +138,8 @@ try() {
 		echo "not ok - $what: value accepted (${err:0:200})"
 	elif [[ $err != *"$word"* ]]; then
 		echo "not ok - $what: stderr does not name '$word': ${err:0:200}"
+	elif [[ $err != portburn* ]]; then
+		echo "not ok - $what: stderr does not start with the program's name: ${err:0:200}"
 	else
 		return 0
 	fi

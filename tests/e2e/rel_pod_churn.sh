@@ -24,6 +24,8 @@
 # must be gone from /snapshot; a second round of as many pods must not grow
 # the heap again beyond SOAK_PER_POD bytes per pod (what the first round
 # left must be reused, not kept).
+#  - the reconcile drift stays near 0: a gone pod's TIME_WAIT, purged with its
+#    namespace (whose inode a new pod may have by then), is not drift.
 # Figures (pods, time, RSS before/after, names resolved, drift) are logged.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/rel_lib.sh"
@@ -174,7 +176,15 @@ else
 	check "events lost during the churn ($((lost1 - lost0))) are the host's: a control phase without pods lost some too ($((lost2 - lost1)))" \
 		[ "$lost2" -gt "$lost1" ]
 fi
-log "reconcile drift: $(awk '$1 == "portburn_reconcile_drift_total" { print $2 }' "$T/metrics") (TIME_WAIT purged with the namespaces, and the host's own traffic)"
+drift=$(awk '$1 == "portburn_reconcile_drift_total" { print $2 }' "$T/metrics")
+log "reconcile drift: $drift"
+# A deleted pod's TIME_WAIT sockets go with its namespace, without a state
+# change to trace, and its netns inode soon names another pod's: neither is
+# drift. (Before that was known: ~1 per 2 pods.) A few from the host's own
+# traffic are allowed.
+check "reconcile drift ($drift) under 2 % of $total pods: purged TIME_WAIT is not drift" \
+	[ "${drift:-999}" -le $((total / 50)) ] ||
+	grep -a 'drift: ' "$T/serve.err" | head -n 40 | sed 's/^/#   /'
 eq "gone pods: no destination of their namespaces in /snapshot" "$(gone_dests)" 0
 eq "gone pods: none holds a port in /snapshot" "$(snap_pods "$NS" held)" 0
 eq "gone pods: no portburn_ports_in_use series" "$(series count portburn_ports_in_use "$NS")" 0
