@@ -23,6 +23,8 @@ check "neighbour got no EADDRNOTAVAIL" [ "$(result "$out" neighbour_eaddrnotavai
 # is back, so the last ones may need a moment)
 if ! eventually socks_are -eq 50 "$victim" time-wait dst 203.0.113.10 dport = :80; then
 	ip netns exec "$victim" ss -Htan dst 203.0.113.10 | awk '{ print $1 }' | sort | uniq -c >&2
+	# where did the others go: the victim's TCP counters (resets, aborts)
+	ip netns exec "$victim" nstat -az 2>/dev/null | grep -E 'Rst|Abort|EstabResets|AttemptFails|TW' >&2
 	fail "victim holds 50 TIME_WAIT sockets to 203.0.113.10:80"
 fi
 ok "victim holds 50 TIME_WAIT sockets to 203.0.113.10:80"

@@ -1,15 +1,18 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# A 4 KiB ring buffer flooded by hundreds of connections: events are lost, and
-# the count of lost events is exact (received + lost == sent), at exit and in
-# what the ledger will later export.
+# A 4 KiB ring buffer flooded by hundreds of connections while trace is
+# stopped (SIGSTOP: a reader that cannot keep up, made certain): events are
+# lost, and the count of lost events is exact (received + lost == sent), at
+# exit and in what the ledger will later export.
 . "$(dirname "$0")/lib.sh"
 new_netns a; ns=$REPLY
 new_cgroup client; cg=$REPLY
 new_cgroup server; spawn "$ns" "$REPLY" "$T/server.out" "$TCPCONN" serve 8080 --ready "$T/ready"
 wait_until 5 test -e "$T/ready" || die "server did not start"
 start_trace --ring-size 4k
+kill -STOP "$TRACE_PID"
 run_in "$ns" "$cg" "$T/c.out" "$TCPCONN" connect 127.0.0.1 8080 -n 400
+kill -CONT "$TRACE_PID"
 pid=$(head -1 "$T/c.out")
 eq "client connections" "$(grep -c '^ok' "$T/c.out")" 400
 stop_trace
