@@ -230,9 +230,17 @@ static int try_mode(struct tracer *t, const struct tracer_opts *o, enum pb_mode 
 	t->skel = s;
 
 	/* Configure: sizes and which hooks report what. */
-	bpf_map__set_max_entries(s->maps.events, o->ring_size);
-	bpf_map__set_max_entries(s->maps.socks, o->max_socks);
-	bpf_map__set_max_entries(s->maps.tw_owners, o->max_socks / 2 ? o->max_socks / 2 : 1);
+	if (o->walk_only) {
+		/* Nothing will be tracked: the least the maps can be. */
+		bpf_map__set_max_entries(s->maps.events, (uint32_t)sysconf(_SC_PAGESIZE));
+		bpf_map__set_max_entries(s->maps.socks, 1);
+		bpf_map__set_max_entries(s->maps.tw_owners, 1);
+	} else {
+		bpf_map__set_max_entries(s->maps.events, o->ring_size);
+		bpf_map__set_max_entries(s->maps.socks, o->max_socks);
+		bpf_map__set_max_entries(s->maps.tw_owners,
+					 o->max_socks / 2 ? o->max_socks / 2 : 1);
+	}
 	s->rodata->wakeup_bytes = o->ring_size / 4;
 	s->rodata->kernel_hz = kernel_hz();
 	s->rodata->cgroup_v1 = o->cgroup_v1;
@@ -258,7 +266,7 @@ static int try_mode(struct tracer *t, const struct tracer_opts *o, enum pb_mode 
 				  h.kfunc, bpf_program__name(p));
 			on = false;
 		}
-		bpf_program__set_autoload(p, on);
+		bpf_program__set_autoload(p, on && (h.iter || !o->walk_only));
 	}
 
 	/* Load. */
@@ -384,7 +392,11 @@ struct tracer *tracer_new(const struct tracer_opts *opts, tracer_event_fn fn, vo
 				  "for details", strerror(-err));
 		goto err_cg;
 	}
-	log_debug("hook mode %s: connect via %s, allocation errors via %s, TIME_WAIT via %s, "
+	if (o.walk_only)
+		log_debug("hook mode %s (what tracing would use); only the socket iterator is "
+			  "loaded", pb_mode_name(t->mode));
+	else
+		log_debug("hook mode %s: connect via %s, allocation errors via %s, TIME_WAIT via %s, "
 		  "close via tp_btf/inet_sock_set_state",
 		  pb_mode_name(t->mode),
 		  t->mode == PB_MODE_TRACEPOINT ? "sockops/inet_sock_set_state/sys_exit_connect"

@@ -22,6 +22,8 @@ struct tracer_opts {
 	int drain_ms;		/* how often the ring is drained; 0 = default */
 	const char *cgroup2;	/* cgroup v2 mount for sockops; NULL = no sockops */
 	bool cgroup_v1;		/* owners by their v1 memory cgroup */
+	bool walk_only;		/* only the socket iterator: the hook mode is
+				 * chosen as for tracing, nothing else attached */
 };
 
 #define TRACER_DEFAULT_RING (8u << 20)
