@@ -70,7 +70,6 @@ static int read_small(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-/* The range of the namespace this thread is in now. */
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71
 #endif
@@ -90,6 +89,7 @@ static uint64_t netns_cookie(void)
 	return c;
 }
 
+/* The range (and cookie) of the namespace this thread is in now. */
 static void read_range(struct netns_range *r)
 {
 	char buf[4096];

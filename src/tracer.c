@@ -392,22 +392,21 @@ struct tracer *tracer_new(const struct tracer_opts *opts, tracer_event_fn fn, vo
 				  "for details", strerror(-err));
 		goto err_cg;
 	}
-	if (o.walk_only)
+	if (o.walk_only) {
 		log_debug("hook mode %s (what tracing would use); only the socket iterator is "
 			  "loaded", pb_mode_name(t->mode));
-	else
-		log_debug("hook mode %s: connect via %s, allocation errors via %s, TIME_WAIT via %s, "
-		  "close via tp_btf/inet_sock_set_state",
-		  pb_mode_name(t->mode),
-		  t->mode == PB_MODE_TRACEPOINT ? "sockops/inet_sock_set_state/sys_exit_connect"
-		  : t->mode == PB_MODE_FENTRY	? "fentry/tcp_connect"
-						: "kprobe/tcp_connect",
-		  t->mode == PB_MODE_TRACEPOINT ? (have_sys_tp ? "sys_exit_connect" : "none")
-		  : t->mode == PB_MODE_FENTRY	? "fexit/inet_hash_connect"
-						: "kretprobe/inet_hash_connect",
-		  t->mode == PB_MODE_TRACEPOINT ? "inet_sock_set_state (FIN_WAIT/CLOSING->CLOSE)"
-		  : t->mode == PB_MODE_FENTRY	? "fentry/tcp_time_wait"
-						: "kprobe/tcp_time_wait");
+	} else {
+		bool tp = t->mode == PB_MODE_TRACEPOINT, fe = t->mode == PB_MODE_FENTRY;
+
+		log_debug("hook mode %s: connect via %s, allocation errors via %s, TIME_WAIT via "
+			  "%s, close via tp_btf/inet_sock_set_state", pb_mode_name(t->mode),
+			  tp ? "sockops/inet_sock_set_state/sys_exit_connect"
+			  : fe ? "fentry/tcp_connect" : "kprobe/tcp_connect",
+			  tp ? (have_sys_tp ? "sys_exit_connect" : "none")
+			  : fe ? "fexit/inet_hash_connect" : "kretprobe/inet_hash_connect",
+			  tp ? "inet_sock_set_state (FIN_WAIT/CLOSING->CLOSE)"
+			  : fe ? "fentry/tcp_time_wait" : "kprobe/tcp_time_wait");
+	}
 
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), handle_rb, t, NULL);
 	if (!t->rb) {
