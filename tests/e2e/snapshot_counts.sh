@@ -68,6 +68,11 @@ check "contract: top-level keys" jq_true 'has("node") and has("mode") and has("p
 check "contract: pod keys" jq_true '.pods | all(has("namespace") and has("pod") and has("in_use") and has("open") and has("time_wait"))' "$T/snap.json"
 eq "mode" "$(jq -r .mode "$T/snap.json")" "$("$PORTBURN" trace --duration 1 2>&1 | sed -n 's/.*ready (mode \(.*\))/\1/p')"
 
+# A snapshot attaches nothing to the node's connects: the iterator only.
+"$PORTBURN" snapshot -v >/dev/null 2>"$T/snapv.err"
+eq "snapshot -v: the only program attached is the socket iterator" \
+	"$(sed -n 's/.*: attached \(.*\)/\1/p' "$T/snapv.err")" "iter_tcp"
+
 # The text form names the same pool.
 "$PORTBURN" snapshot >"$T/snap.txt" 2>&1
 check "text: A's pool with its numbers" grep -qE "^$(ino "$nsa") +127.0.0.1 -> 127.0.0.1:8080 +5 +40 +45 +28232" "$T/snap.txt"
