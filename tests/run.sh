@@ -3,7 +3,8 @@
 # Runs every test and ends with "N passed, N failed".
 # A test is a cmocka binary (build/tests/unit/test_*) or an executable script
 # tests/e2e/*.sh; exit 0 is a pass, anything else a failure (there is no "skip":
-# a test that cannot run here fails and says why).
+# a test that cannot run here fails and says why; so does a script whose shell
+# reported an error, such as a command not found).
 # Usage: tests/run.sh [GLOB]   e.g. tests/run.sh 'e2e/trace_*'
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -20,6 +21,12 @@ run_one() { # name cmd...
 	timeout --kill-after=10 "${PORTBURN_TEST_TIMEOUT:-300}" "$@" >"$log" 2>&1
 	rc=$?
 	end=$(date +%s.%N)
+	# A shell error in a test script (a helper it lacks, a typo) would
+	# otherwise only print, and a check could silently not run.
+	if [ $rc -eq 0 ] && grep -qE '^[^ ]*\.sh: line [0-9]+: .*(command not found|unbound variable|syntax error)' "$log"; then
+		echo "run.sh: a shell error in the test script (above): failed" >>"$log"
+		rc=125
+	fi
 	if [ $rc -eq 0 ]; then
 		pass=$((pass + 1))
 		printf 'PASS %-40s %6.1fs\n' "$name" "$(awk -v a="$start" -v b="$end" 'BEGIN{print b-a}')"
