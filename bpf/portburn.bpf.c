@@ -358,34 +358,48 @@ static __always_inline void handle_state(const struct sock *sk, int oldstate, in
 /* The kernel skips a tracing program's run on a CPU where it is already
  * running: a softirq's state change (a FIN or RST arriving) that interrupts
  * the handling of a connect()'s would be lost. A second program on the same
- * tracepoint, with its own guard, takes exactly those: it runs after the
- * first for every call and acts only while the first is suspended below it. */
+ * tracepoint takes exactly those. The first writes down, per CPU, the call it
+ * is handling before anything else; the second runs after it on every call
+ * and acts only when the call is not the one written down: the first was
+ * skipped (suspended below, or in its own entry or exit code). The same socket
+ * cannot make the same transition twice in a row, so a call is never taken
+ * twice. */
+struct state_call {
+	__u64 sk;
+	__u32 oldstate;
+	__u32 newstate;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u32);
-} state_busy SEC(".maps");
+	__type(value, struct state_call);
+} state_seen SEC(".maps");
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tp_inet_sock_set_state, const struct sock *sk, int oldstate, int newstate)
 {
-	__u32 zero = 0, *busy = bpf_map_lookup_elem(&state_busy, &zero);
+	__u32 zero = 0;
+	struct state_call *c = bpf_map_lookup_elem(&state_seen, &zero);
 
-	if (busy)
-		*busy = 1;
+	if (c) {
+		c->sk = (__u64)sk;
+		c->oldstate = oldstate;
+		c->newstate = newstate;
+	}
 	handle_state(sk, oldstate, newstate);
-	if (busy)
-		*busy = 0;
 	return 0;
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tp_inet_sock_set_state_nested, const struct sock *sk, int oldstate, int newstate)
 {
-	__u32 zero = 0, *busy = bpf_map_lookup_elem(&state_busy, &zero);
+	__u32 zero = 0;
+	struct state_call *c = bpf_map_lookup_elem(&state_seen, &zero);
 
-	if (busy && *busy) {
+	if (c && (c->sk != (__u64)sk || c->oldstate != (__u32)oldstate ||
+		  c->newstate != (__u32)newstate)) {
 		count(PB_STAT_NESTED);
 		handle_state(sk, oldstate, newstate);
 	}
