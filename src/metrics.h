@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include "view.h"
 
+#ifndef METRICS_KEEP_S
 #define METRICS_KEEP_S 600	/* counters of a gone owner, seconds */
+#endif
 #define METRICS_TOP_N 5		/* destinations per pod (and SNAT per node) */
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
