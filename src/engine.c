@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,7 @@ struct engine {
 	struct ledger *ledger;
 	struct detect *detect;
 	struct view view;
-	uint64_t next_view, next_reconcile;
+	uint64_t next_view, next_reconcile, next_trim;
 	engine_event_fn on_event;
 	engine_alert_fn on_alert;
 	void *ctx;
@@ -320,6 +321,13 @@ int engine_poll(struct engine *e)
 			}
 			e->next_reconcile = mono_ns() + every;
 		}
+	}
+	if (now >= e->next_trim) {
+		/* What gone pods left is free but stays in the process's heap,
+		 * in pieces the next pods' allocations do not always fit: give
+		 * the free pages back, once a minute. */
+		malloc_trim(0);
+		e->next_trim = now + 60000000000ULL;
 	}
 	if (now < e->next_view)
 		return 0;

@@ -764,9 +764,6 @@ int ledger_reconcile(struct ledger *l, int iter_fd, uint64_t now, bool initial)
 	l->rec_initial = initial;
 	l->rec_repumps = 0;
 	l->rec_drift_logged = 0;
-	/* What is in the ring now happened before the walk: take it first. */
-	if (l->pump)
-		l->pump(l->pump_ctx);
 	err = sockwalk(iter_fd, l->cfg.host_root, rec_ns, rec_sock, l, &ws);
 	if (err)
 		return err;
