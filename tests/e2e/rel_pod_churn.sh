@@ -20,8 +20,9 @@
 #    their 25 s) cannot be told from a slow leak in a bounded run: that is
 #    what SOAK_WAIT is for.
 # SOAK_WAIT=SECONDS (tests/soak/rel_pod_churn_soak.sh: 10 min + 90 s): then
-# the counters of the gone pods must have been dropped (METRICS.md) and they
-# must be gone from /snapshot; a second round of as many pods must not grow
+# the counters of the gone pods must have been dropped (METRICS.md), they
+# must be gone from /snapshot, the heap must be back near its size after the
+# warm-up (what they held is freed and given back); a second round of as many pods must not grow
 # the heap again beyond SOAK_PER_POD bytes per pod (what the first round
 # left must be reused, not kept).
 #  - the reconcile drift stays near 0: a gone pod's TIME_WAIT, purged with its
@@ -207,6 +208,10 @@ if [ "$SOAK_WAIT" -gt 0 ]; then
 	eq "soak: the gone pods are no longer listed in /snapshot" "$(snap_pods "$NS")" 0
 	rssw=$(rss_min)
 	log "soak: after the wait RssAnon $rssw kB; $(rss_all)"
+	# Their state dropped, the heap is given back (malloc_trim each minute):
+	# what is left is what any serve holds, plus what a leak would keep.
+	check "soak: after the wait the heap is back near its warm-up size ($rssw kB vs $rss0 kB + $RSS_SLACK_KB kB)" \
+		[ "$rssw" -le $((rss0 + RSS_SLACK_KB)) ]
 	# Round 2: as many pods again, in another namespace.
 	start=$(date +%s%N)
 	(churn "${NS}b" 1 "$total")
