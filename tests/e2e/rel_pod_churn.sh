@@ -18,15 +18,15 @@
 #    copied per rescan). What a gone pod keeps for a while (its counters for
 #    the 10 minutes of METRICS.md, its ledger owner, its detector entries for
 #    their 25 s) cannot be told from a slow leak in a bounded run: that is
-#    what SOAK_WAIT is for.
+#    what SOAK_WAIT is for;
+#  - the reconcile drift stays near 0: a gone pod's TIME_WAIT, purged with its
+#    namespace (whose inode a new pod may have by then), is not drift.
 # SOAK_WAIT=SECONDS (tests/soak/rel_pod_churn_soak.sh: 10 min + 90 s): then
 # the counters of the gone pods must have been dropped (METRICS.md), they
 # must be gone from /snapshot, the heap must be back near its size after the
-# warm-up (what they held is freed and given back); a second round of as many pods must not grow
-# the heap again beyond SOAK_PER_POD bytes per pod (what the first round
-# left must be reused, not kept).
-#  - the reconcile drift stays near 0: a gone pod's TIME_WAIT, purged with its
-#    namespace (whose inode a new pod may have by then), is not drift.
+# warm-up (what they held is freed and given back); a second round of as
+# many pods must not grow the heap beyond SOAK_PER_POD bytes per pod more
+# than the first one did.
 # Figures (pods, time, RSS before/after, names resolved, drift) are logged.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/rel_lib.sh"
