@@ -29,15 +29,8 @@ check "nothing beyond the DaemonSet's capabilities" \
 	bash -c '[ -z "$(comm -23 <(tr " " "\n" <<<"$1" | sed "/^$/d" | sort) <(tr " " "\n" <<<"$2" | sed "/^$/d" | sort))" ]' \
 	_ "$held" "$want"
 
-# Traffic with an owner of its own: a copy of the helper under a unique name
-# (the process name is the owner's name outside Kubernetes).
-CLIENT=$T/lp$$
-cp "$TCPCONN" "$CLIENT"
-CNAME=${CLIENT##*/}
-new_netns a; ns=$REPLY
-new_cgroup client; cg=$REPLY
-new_cgroup srv; spawn "$ns" "$REPLY" "$T/srv.out" "$TCPCONN" serve 8080 --ready "$T/ready"
-wait_until 5 test -e "$T/ready" || die "server did not start"
+# Traffic with an owner of its own.
+client_server "lp$$"
 
 # 1. trace with the DaemonSet's capabilities sees the connection.
 (with_caps "${GRANTED[*]}" "$PORTBURN" trace --json --cgroup "$cg") >"$T/trace.json" 2>"$T/trace.err" &
@@ -58,10 +51,7 @@ grep -v -e 'ready (mode' -e 'events received' "$T/trace.err" | sed 's/^/# trace 
 
 # 2. serve answers /metrics and counts the connections.
 (with_caps "${GRANTED[*]}" "$PORTBURN" serve -v --listen 127.0.0.1:0) >"$T/serve.out" 2>"$T/serve.err" &
-spid=$!
-_PIDS+=("$spid")
-wait_until 30 grep -q 'ready (mode' "$T/serve.err" || { cat "$T/serve.err"; die "serve did not start"; }
-port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$T/serve.err" | head -1)
+serve_ready $!
 run_in "$ns" "$cg" "$T/c2.out" "$CLIENT" connect 127.0.0.1 8080 -n 4
 series="portburn_connects_total{namespace=\"\",pod=\"host\",container=\"$CNAME\",role=\"app\"}"
 metric() { curl -sf "http://127.0.0.1:$port/metrics" | awk -v s="$1" '$1 == s { print $2 }'; }

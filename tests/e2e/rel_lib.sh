@@ -87,6 +87,31 @@ hostroot_new() {
 	ln -sfn /sys "$1/sys"
 }
 
+# serve_ready PID: the serve just started in the background (stderr in
+# $T/serve.err) attached and answers /metrics; sets spid, port and URL.
+serve_ready() {
+	spid=$1
+	_PIDS+=("$spid")
+	wait_until 30 grep -q 'ready (mode' "$T/serve.err" || { cat "$T/serve.err"; die "serve did not start"; }
+	port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$T/serve.err" | head -1)
+	URL=http://127.0.0.1:$port
+	wait_until 5 curl -sf -o /dev/null "$URL/metrics" || die "no /metrics"
+}
+
+# client_server NAME: a network namespace with a server on 8080 (its own
+# cgroup) and a client cgroup; the client is a copy of the helper named NAME,
+# so that its connections have an owner of their own (the process name is
+# the owner's name outside Kubernetes). Sets CLIENT, CNAME, ns and cg.
+client_server() {
+	CLIENT=$T/$1
+	cp "$TCPCONN" "$CLIENT"
+	CNAME=${CLIENT##*/}
+	new_netns a; ns=$REPLY
+	new_cgroup client; cg=$REPLY
+	new_cgroup srv; spawn "$ns" "$REPLY" "$T/srv.out" "$TCPCONN" serve 8080 --ready "$T/ready"
+	wait_until 5 test -e "$T/ready" || die "server did not start"
+}
+
 _hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
 
 # pod_new HOSTROOT NAMESPACE POD CONTAINER: a pod with one container: its log

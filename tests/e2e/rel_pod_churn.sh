@@ -44,12 +44,7 @@ R=$T/root
 hostroot_new "$R"
 "$PORTBURN" serve -v --listen 127.0.0.1:0 --host-root "$R" --reconcile 2 \
 	>"$T/serve.out" 2>"$T/serve.err" &
-spid=$!
-_PIDS+=("$spid")
-wait_until 30 grep -q 'ready (mode' "$T/serve.err" || { cat "$T/serve.err"; die "serve did not start"; }
-port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$T/serve.err" | head -1)
-URL=http://127.0.0.1:$port
-wait_until 5 curl -sf -o /dev/null "$URL/metrics" || die "no /metrics"
+serve_ready $!
 
 # The heap: RssAnon. (VmRSS also counts file-backed pages: the libraries and
 # the ring buffer's, up to --ring-size as the kernel writes through it.)

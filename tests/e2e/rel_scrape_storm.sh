@@ -17,21 +17,9 @@
 . "$(dirname "$0")/rel_lib.sh"
 STORM=${STORM:-10000}
 
-CLIENT=$T/st$$
-cp "$TCPCONN" "$CLIENT"
-CNAME=${CLIENT##*/}
-new_netns a; ns=$REPLY
-new_cgroup client; cg=$REPLY
-new_cgroup srv; spawn "$ns" "$REPLY" "$T/srv.out" "$TCPCONN" serve 8080 --ready "$T/ready"
-wait_until 5 test -e "$T/ready" || die "server did not start"
-
+client_server "st$$"
 "$PORTBURN" serve -v --listen 127.0.0.1:0 >"$T/serve.out" 2>"$T/serve.err" &
-spid=$!
-_PIDS+=("$spid")
-wait_until 30 grep -q 'ready (mode' "$T/serve.err" || { cat "$T/serve.err"; die "serve did not start"; }
-port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$T/serve.err" | head -1)
-URL=http://127.0.0.1:$port
-wait_until 5 curl -sf -o /dev/null "$URL/metrics" || die "no /metrics"
+serve_ready $!
 series="portburn_connects_total{namespace=\"\",pod=\"host\",container=\"$CNAME\",role=\"app\"}"
 metric() { curl -s --max-time 5 "$URL/metrics" | awk -v s="$1" '$1 == s { v = $2 } END { print v + 0 }'; }
 
