@@ -226,8 +226,7 @@ static int rebuild_view(struct engine *e, uint64_t now)
 	if (err)
 		return err;
 	v.mode = pb_mode_name(tracer_mode(e->tracer));
-	/* lost: ring buffer full, or the program skipped (re-entered) */
-	v.events_lost_total = tracer_drops(e->tracer, PB_DROP_RINGBUF) + tracer_missed(e->tracer);
+	v.events_lost_total = engine_lost(e);
 	v.untracked_total += tracer_drops(e->tracer, PB_DROP_SOCKS_FULL);
 	detect_view(e, &v, now);
 	view_free(&e->view);
@@ -351,6 +350,7 @@ void engine_stop(struct engine *e)
 	tracer_stop(e->tracer);
 }
 
+/* Lost: the ring buffer was full, or a program run was skipped (re-entered). */
 uint64_t engine_lost(const struct engine *e)
 {
 	return tracer_drops(e->tracer, PB_DROP_RINGBUF) + tracer_missed(e->tracer);

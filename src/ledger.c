@@ -27,6 +27,9 @@
 
 #define MAX_OWNERS 16384
 #define OWNER_ERRNOS 6
+/* Owners and destinations that hold nothing are dropped after this long, and
+ * an owner's names are looked for this long at most. */
+#define IDLE_NS 60000000000ULL
 
 enum sock_state { S_OPEN = 0, S_TW = 1 };
 
@@ -224,6 +227,12 @@ static void owner_fill(struct ledger *l, struct owner_ent *o)
 		      !(i->kind == PB_KIND_K8S_CONTAINER && (!i->names_known || !i->container[0]));
 }
 
+/* Holds nothing and has not been used for IDLE_NS (a deleted pod's). */
+static bool owner_idle(const struct owner_ent *o, uint64_t now)
+{
+	return !o->open && !o->tw && now - o->last_used_ns > IDLE_NS;
+}
+
 /* Drop an owner that holds no socket (none refers to its id). */
 static void owner_forget(struct ledger *l, struct owner_ent *o)
 {
@@ -254,7 +263,7 @@ static struct owner_ent *owner_get(struct ledger *l, uint64_t cgroup_id, uint32_
 		struct owner_ent *x, *tmp;
 
 		HASH_ITER(hh, l->owners, x, tmp) {
-			if (!x->open && !x->tw && now - x->last_used_ns > 60000000000ULL)
+			if (owner_idle(x, now))
 				owner_forget(l, x);
 		}
 		if (HASH_COUNT(l->owners) >= MAX_OWNERS)
@@ -750,6 +759,23 @@ static void rec_sock(void *ctx, const struct netns_range *r, const struct pb_soc
 		 state == S_TW ? now + k->tw_remaining_ns : 0);
 }
 
+/* A socket of the ledger the walk did not find: drift, unless it went in a
+ * way no event tells of. Not drift: TIME_WAIT that ran out on its own, and
+ * the sockets of a namespace that is gone (a deleted pod: the kernel purges
+ * its TIME_WAIT sockets without a state change to trace), or whose inode a
+ * new namespace took since the last walk. */
+static bool gone_is_drift(struct ledger *l, const struct sock_ent *s, uint64_t now)
+{
+	struct ns_ent *n;
+
+	if (s->state == S_TW && (uint64_t)s->tw_expire_s * 1000000000ULL <= now + 1000000000ULL)
+		return false;
+	HASH_FIND(hh, l->ns, &s->dest->key.netns, sizeof(s->dest->key.netns), n);
+	if (!n || n->gen != l->gen)
+		return false;
+	return !(s->state == S_TW && n->reborn_gen && n->reborn_gen + 1 >= l->gen);
+}
+
 int ledger_reconcile(struct ledger *l, int iter_fd, uint64_t now, bool initial)
 {
 	struct sockwalk_stats ws;
@@ -770,19 +796,11 @@ int ledger_reconcile(struct ledger *l, int iter_fd, uint64_t now, bool initial)
 	g_hash_table_iter_init(&it, l->socks);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
 		struct sock_ent s;
-		struct ns_ent *n;
 
 		sock_unpack(l, GPOINTER_TO_SIZE(k), GPOINTER_TO_SIZE(v), &s);
 		if (s.gen == (uint8_t)l->gen)
 			continue;
-		/* Not drift: TIME_WAIT that ran out on its own, and the sockets of a
-		 * namespace that is gone (a deleted pod: the kernel purges its
-		 * TIME_WAIT sockets without a state change to trace), or whose
-		 * inode a new namespace took since the last walk. */
-		HASH_FIND(hh, l->ns, &s.dest->key.netns, sizeof(s.dest->key.netns), n);
-		if (!initial && n && n->gen == l->gen &&
-		    !(s.state == S_TW && n->reborn_gen && n->reborn_gen + 1 >= l->gen) &&
-		    !(s.state == S_TW && (uint64_t)s.tw_expire_s * 1000000000ULL <= now + 1000000000ULL)) {
+		if (!initial && gone_is_drift(l, &s, now)) {
 			l->st.drift_removed++;
 			if (l->rec_drift_logged++ < 16)
 				log_debug("drift: port %u of netns %u (%s) is gone without an event",
@@ -906,7 +924,7 @@ int ledger_view(struct ledger *l, struct view *v, uint64_t now)
 		o->view_idx = -1;
 		/* Owners that hold nothing and have been idle a minute are
 		 * forgotten (deleted pods); the metrics keep their counters. */
-		if (!o->open && !o->tw && now - o->last_used_ns > 60000000000ULL) {
+		if (owner_idle(o, now)) {
 			owner_forget(l, o);
 			continue;
 		}
@@ -916,7 +934,7 @@ int ledger_view(struct ledger *l, struct view *v, uint64_t now)
 		 * Only a cgroup answer is taken: once the cgroup is gone, its
 		 * netns inode may already belong to another pod. Given up after
 		 * a minute. */
-		if (!o->complete && now - o->created_ns < 60000000000ULL) {
+		if (!o->complete && now - o->created_ns < IDLE_NS) {
 			struct owner_info was = *i;
 
 			owner_fill(l, o);
@@ -1009,7 +1027,7 @@ int ledger_view(struct ledger *l, struct view *v, uint64_t now)
 
 		if (!d->open && !d->tw) {
 			/* Idle pools are forgotten after a minute. */
-			if (now - d->last_used_ns > 60000000000ULL) {
+			if (now - d->last_used_ns > IDLE_NS) {
 				HASH_DEL(l->dests, d);
 				l->dest_by_id[d->id] = NULL;
 				l->free_dest_ids[l->n_free_dest_ids++] = d->id;
